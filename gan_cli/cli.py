@@ -1,0 +1,90 @@
+"""`gan <command> [hydra flags] [overrides]`: pick the command, hand the rest of argv to its @hydra.main.
+
+Hydra has no subcommands, so the command word is taken out of argv (argv[0] stays) before the
+command's Hydra entry point runs; every Hydra flag (-m, --cfg, --help, --info, -sc) then works as
+usual. Nothing here imports torch: help and config errors answer fast.
+"""
+
+import importlib
+import os
+import sys
+
+from gan_cli.errors import UserError
+
+COMMANDS = {
+    "train": ("gan_cli.train", "train a GAN from configs into a run folder under outputs/"),
+}
+
+USAGE = "usage: gan <command> [hydra flags] [key=value overrides]"
+
+
+def _print_help() -> None:
+    lines = [USAGE, "", "commands:"]
+    lines += [f"  {name:<8} {summary}" for name, (_, summary) in COMMANDS.items()]
+    lines += [
+        "",
+        "`gan <command> --help` lists a command's config groups and options;",
+        "`gan <command> --cfg job` prints the resolved config.",
+        "Examples:",
+        "  gan train model=mlp data=mnist",
+        "  gan train model=dcgan data=fashion_mnist trainer.steps=3000",
+        'Shell completion: eval "$(gan train -sc install=bash)"',
+    ]
+    print("\n".join(lines))
+
+
+def _fail(message: str) -> "None":
+    sys.stderr.write(f"gan: error: {message}\n")
+    raise SystemExit(2)
+
+
+def _completion_command(argv: list[str]) -> str | None:
+    """Shell completion calls `gan -sc query=bash` with COMP_LINE holding the whole line.
+
+    Returns the command word and removes it from COMP_LINE, or prints command names and
+    returns None while the command word is still being typed.
+    """
+    line = os.environ.get("COMP_LINE", "")
+    words = line.split(" ")
+    typed = [w for w in words[1:] if w]
+    if not typed or (len(typed) == 1 and not line.endswith(" ")):
+        prefix = typed[0] if typed else ""
+        print(" ".join(name for name in COMMANDS if name.startswith(prefix)))
+        return None
+    command = typed[0]
+    start = line.index(command, len(words[0]))
+    os.environ["COMP_LINE"] = line[:start] + line[start + len(command) :].lstrip(" ")
+    return command
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv if argv is None else argv)
+    program, args = argv[0], argv[1:]
+
+    if args and args[0] in ("-sc", "--shell-completion") and "query=" in " ".join(args):
+        command = _completion_command(argv)
+        if command is None or command not in COMMANDS:
+            return
+        rest = args
+    elif not args or args[0] in ("-h", "--help", "help"):
+        _print_help()
+        return
+    else:
+        command, rest = args[0], args[1:]
+
+    if command not in COMMANDS:
+        _fail(f"unknown command '{command}'; valid commands: {', '.join(COMMANDS)} (see gan --help)")
+
+    module = importlib.import_module(COMMANDS[command][0])
+    sys.argv = [program, *rest]
+    from gan_cli import errors_report
+
+    errors_report.install()
+    try:
+        module.main()
+    except UserError as error:  # raised outside Hydra's job (e.g. while the command parses flags)
+        _fail(str(error))
+
+
+if __name__ == "__main__":
+    main()

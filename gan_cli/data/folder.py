@@ -1,0 +1,161 @@
+"""Any folder of images: decoded once into device memory when it fits, streamed from disk otherwise."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+
+from gan_cli.data.config_fields import read_field
+from gan_cli.data.image_files import (
+    DecodeReport,
+    ImageFiles,
+    ImageListing,
+    ProbeReport,
+    find_images,
+    image_extensions,
+)
+from gan_cli.data.memory import InMemoryImages
+from gan_cli.data.registry import register
+from gan_cli.data.streaming import StreamingImages
+from gan_cli.errors import DataNotFoundError, UserError
+
+logger = logging.getLogger("gan_cli.data")
+
+_FILES_PER_WORKER_BATCH = 64
+
+
+@dataclass(frozen=True)
+class FolderSettings:
+    path: Path
+    image_size: int
+    channels: int
+    workers: int
+    max_memory_mb: int
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> FolderSettings:
+        settings = cls(
+            path=Path(os.path.expanduser(str(read_field(cfg, "path")))),
+            image_size=int(read_field(cfg, "image_size", 64)),
+            channels=int(read_field(cfg, "channels", 3)),
+            workers=int(read_field(cfg, "workers", 2)),
+            max_memory_mb=int(read_field(cfg, "max_memory_mb", 1024)),
+        )
+        if settings.image_size < 1:
+            raise UserError(f"data.image_size={settings.image_size} is out of range; use an integer >= 1")
+        if settings.channels not in (1, 3):
+            raise UserError(f"data.channels={settings.channels} is not valid; use 1 (grayscale) or 3 (RGB)")
+        if settings.workers < 0:
+            raise UserError(f"data.workers={settings.workers} is out of range; use an integer >= 0")
+        if settings.max_memory_mb < 0:
+            raise UserError(
+                f"data.max_memory_mb={settings.max_memory_mb} is out of range; use an integer >= 0"
+            )
+        return settings
+
+
+def _list_images(settings: FolderSettings) -> ImageListing:
+    if not settings.path.exists():
+        raise DataNotFoundError(
+            f"image folder {settings.path} does not exist; set data.path to a folder of images"
+        )
+    if not settings.path.is_dir():
+        raise UserError(f"data.path={settings.path} is a file; set it to a folder of images")
+    listing = find_images(settings.path)
+    if not listing.files:
+        raise UserError(
+            f"no images in {settings.path} or its subfolders"
+            f" (looked for {' '.join(image_extensions())}, in any case)"
+        )
+    return listing
+
+
+def _report_unreadable(settings: FolderSettings, total: int, failures: list[tuple[str, str]]) -> None:
+    if not failures:
+        return
+    first_file, first_error = failures[0]
+    if len(failures) == total:
+        raise UserError(
+            f"none of the {total} image files in {settings.path} can be read,"
+            f" e.g. {first_file} ({first_error})"
+        )
+    logger.warning(
+        "skipped %d of %d image files in %s that cannot be read, e.g. %s (%s)",
+        len(failures),
+        total,
+        settings.path,
+        first_file,
+        first_error,
+    )
+
+
+def _worker_loader(dataset, settings: FolderSettings) -> DataLoader:
+    return DataLoader(
+        dataset,
+        batch_size=_FILES_PER_WORKER_BATCH,
+        num_workers=settings.workers,
+        collate_fn=list,  # items stay as reported; failures must not break stacking
+        generator=torch.Generator().manual_seed(0),  # worker seeds must not come from the global RNG
+    )
+
+
+def decode_all(listing: ImageListing, settings: FolderSettings) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Every readable image as one uint8 (N, C, S, S) tensor, in file order, with its labels."""
+    size, count = settings.image_size, len(listing.files)
+    images = torch.empty((count, settings.channels, size, size), dtype=torch.uint8)
+    kept_indices: list[int] = []
+    failures: list[tuple[str, str]] = []
+    # Readable images are packed to the front as they arrive, so skipping files needs no second copy.
+    for chunk in _worker_loader(DecodeReport(listing.files, settings.channels, size), settings):
+        for index, image, error in chunk:
+            if image is None:
+                failures.append((listing.files[index], error))
+            else:
+                images[len(kept_indices)] = image
+                kept_indices.append(index)
+    _report_unreadable(settings, count, failures)
+    labels = None
+    if listing.labels is not None:
+        labels = torch.tensor([listing.labels[index] for index in kept_indices], dtype=torch.int64)
+    return images[: len(kept_indices)], labels
+
+
+def readable_files(listing: ImageListing, settings: FolderSettings) -> ImageFiles:
+    """The streaming data set, minus files whose header or structure is broken."""
+    broken: set[int] = set()
+    failures: list[tuple[str, str]] = []
+    for chunk in _worker_loader(ProbeReport(listing.files), settings):
+        for index, error in chunk:
+            if error is not None:
+                broken.add(index)
+                failures.append((listing.files[index], error))
+    _report_unreadable(settings, len(listing.files), failures)
+    keep = [index for index in range(len(listing.files)) if index not in broken]
+    labels = [listing.labels[index] for index in keep] if listing.labels is not None else None
+    files = [listing.files[index] for index in keep]
+    return ImageFiles(files, labels, settings.channels, settings.image_size)
+
+
+@register("folder")
+def build_folder(cfg: Any, device: torch.device, batch_size: int) -> InMemoryImages | StreamingImages:
+    settings = FolderSettings.from_config(cfg)
+    listing = _list_images(settings)
+    n_classes = len(listing.class_names)
+    decoded_bytes = len(listing.files) * settings.channels * settings.image_size**2
+    if decoded_bytes <= settings.max_memory_mb * 2**20:
+        images, labels = decode_all(listing, settings)
+        return InMemoryImages(images, labels, n_classes, device, batch_size)
+    logger.info(
+        "streaming %d images from %s: %d MiB decoded exceeds data.max_memory_mb=%d",
+        len(listing.files),
+        settings.path,
+        decoded_bytes >> 20,
+        settings.max_memory_mb,
+    )
+    return StreamingImages(readable_files(listing, settings), n_classes, device, batch_size, settings.workers)

@@ -1,0 +1,60 @@
+"""Synthetic 2D Gaussian mixtures (ring8, grid25): the classic mode-collapse probes.
+
+The points are drawn once from a generator seeded 0, so the data set itself never changes
+between runs; training randomness comes only from which points a batch picks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import torch
+
+from gan_cli.data.config_fields import read_field
+from gan_cli.data.memory import InMemoryPoints
+from gan_cli.data.registry import register
+from gan_cli.errors import UserError
+
+
+def mixture_points(modes: torch.Tensor, std: float, n_points: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(0)
+    component = torch.randint(0, modes.shape[0], (n_points,), generator=generator)
+    noise = torch.randn(n_points, 2, generator=generator)
+    return modes[component] + std * noise
+
+
+def ring_modes(count: int, radius: float) -> torch.Tensor:
+    angles = torch.arange(count, dtype=torch.float64) * (2 * math.pi / count)
+    return (radius * torch.stack([angles.cos(), angles.sin()], dim=1)).to(torch.float32)
+
+
+def grid_modes(coordinates: tuple[float, ...]) -> torch.Tensor:
+    return torch.tensor(list(itertools.product(coordinates, repeat=2)), dtype=torch.float32)
+
+
+def _mixture_settings(cfg, default_std: float) -> tuple[int, float]:
+    n_points = int(read_field(cfg, "n_points", 100_000))
+    std = float(read_field(cfg, "std", default_std))
+    if n_points < 1:
+        raise UserError(f"data.n_points={n_points} is out of range; use an integer >= 1")
+    if not std >= 0:  # also rejects NaN
+        raise UserError(f"data.std={std} is out of range; use a number >= 0")
+    return n_points, std
+
+
+@register("ring8")
+def build_ring8(cfg, device: torch.device, batch_size: int) -> InMemoryPoints:
+    n_points, std = _mixture_settings(cfg, default_std=0.01)
+    radius = float(read_field(cfg, "radius", 1.0))
+    if not radius > 0:
+        raise UserError(f"data.radius={radius} is out of range; use a number > 0")
+    modes = ring_modes(8, radius)
+    return InMemoryPoints(mixture_points(modes, std, n_points), modes, std, device, batch_size)
+
+
+@register("grid25")
+def build_grid25(cfg, device: torch.device, batch_size: int) -> InMemoryPoints:
+    n_points, std = _mixture_settings(cfg, default_std=0.05)
+    modes = grid_modes((-4.0, -2.0, 0.0, 2.0, 4.0))
+    return InMemoryPoints(mixture_points(modes, std, n_points), modes, std, device, batch_size)

@@ -1,0 +1,68 @@
+"""Helpers shared by the model families: reading config fields and weight init."""
+
+from __future__ import annotations
+
+import math
+
+from torch import nn
+
+from gan_cli.errors import UserError
+
+
+def _raw_field(cfg, key: str, default):
+    # A missing key and an explicit null both mean "use the default", whatever the
+    # config object is (DictConfig in struct mode raises AttributeError for missing keys).
+    value = getattr(cfg, key, None)
+    return default if value is None else value
+
+
+def int_field(cfg, key: str, default: int, minimum: int = 1) -> int:
+    value = _raw_field(cfg, key, default)
+    # bool is an int subclass; `z_dim: true` is a typo, not 1.
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise UserError(f"model.{key}={value!r} is invalid: expected an integer >= {minimum}")
+    return value
+
+
+def float_field(cfg, key: str, default: float, minimum: float = 0.0) -> float:
+    value = _raw_field(cfg, key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= minimum:
+        raise UserError(f"model.{key}={value!r} is invalid: expected a number >= {minimum}")
+    if not math.isfinite(value):
+        raise UserError(f"model.{key}={value!r} is invalid: expected a finite number")
+    return float(value)
+
+
+def bool_field(cfg, key: str, default: bool) -> bool:
+    value = _raw_field(cfg, key, default)
+    # bool("false") is True, so strings must not be coerced.
+    if not isinstance(value, bool):
+        raise UserError(f"model.{key}={value!r} is invalid: expected true or false")
+    return value
+
+
+def int_list_field(cfg, key: str, default: list[int]) -> list[int]:
+    value = _raw_field(cfg, key, default)
+    # OmegaConf hands lists over as ListConfig: iterate rather than check for `list`.
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise UserError(f"model.{key}={value!r} is invalid: expected a list of integers >= 1")
+    items = list(value)
+    if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in items):
+        raise UserError(f"model.{key}={items!r} is invalid: expected a list of integers >= 1")
+    return items
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """Radford et al. 2015, sec. 4: weights from N(0, 0.02). BN scales from N(1, 0.02)
+    follow the DCGAN reference implementations (the paper does not say).
+
+    Apply with ``model.apply(init_dcgan_weights)``.
+    """
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.modules.batchnorm._BatchNorm):
+        # N(1, 0.02) rather than N(0, 0.02): a near-zero scale would switch units off at start.
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)

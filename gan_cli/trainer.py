@@ -1,0 +1,256 @@
+"""The training loop: alternating D and G updates, with logging, sample grids and checkpoints at
+intervals.
+
+Hot-path rules (DESIGN.md): batches come from the device, losses and D outputs stay on the device
+and are read once per log interval, gradients are freed with set_to_none, and D's parameters are
+frozen during the G update so no gradient is computed for weights nobody steps.
+"""
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from gan_cli import checkpoint, plots
+from gan_cli.errors import UserError
+from gan_cli.losses import GANLoss, discriminator_confidence
+from gan_cli.metrics.toy2d import mode_metrics
+from gan_cli.report import Reporter
+
+TOY_EVAL_POINTS = 2500
+
+
+class TrainingDiverged(UserError):
+    """A loss became NaN or inf; the last good checkpoint is kept."""
+
+
+@dataclass
+class Networks:
+    generator: nn.Module
+    discriminator: nn.Module
+    g_optimizer: torch.optim.Optimizer
+    d_optimizer: torch.optim.Optimizer
+
+
+def total_steps(cfg, num_examples: int) -> int:
+    """trainer.epochs (passes over the data, d_steps x batch_size real images per G step) wins
+    over trainer.steps when set."""
+    if cfg.epochs is None:
+        return int(cfg.steps)
+    return max(1, math.ceil(cfg.epochs * num_examples / (cfg.batch_size * cfg.d_steps)))
+
+
+class Trainer:
+    def __init__(
+        self,
+        nets: Networks,
+        loss: GANLoss,
+        batches,
+        cfg,
+        run_dir: Path,
+        reporter: Reporter,
+        device: torch.device,
+        seed: int,
+        config: dict[str, Any],
+    ):
+        self.nets, self.loss, self.batches, self.cfg = nets, loss, batches, cfg
+        self.run_dir, self.reporter, self.device, self.config = Path(run_dir), reporter, device, config
+        self.total_steps = total_steps(cfg, batches.num_examples)
+        self.step = 0
+        self.z_dim = nets.generator.z_dim
+        noise = torch.Generator().manual_seed(seed)
+        # One fixed noise for every grid, so grids of a run are comparable frame to frame.
+        self.fixed_noise = torch.randn(cfg.n_samples, self.z_dim, generator=noise).to(device)
+        self.toy_noise = (
+            torch.randn(TOY_EVAL_POINTS, self.z_dim, generator=noise).to(device)
+            if batches.kind == "points"
+            else None
+        )
+        self.history: list[dict[str, Any]] = []
+        self._running = torch.zeros(4, device=device)
+        self._running_steps = 0
+        self._interval_start = time.perf_counter()
+        self._interval_io = 0.0
+        self._periodic: list[Path] = []
+        for folder in ("samples", "checkpoints"):
+            (self.run_dir / folder).mkdir(parents=True, exist_ok=True)
+
+    # ---- one generator update (and its d_steps discriminator updates) -----------------------------
+    def train_step(self) -> None:
+        G, D = self.nets.generator, self.nets.discriminator
+        g_opt, d_opt = self.nets.g_optimizer, self.nets.d_optimizer
+        batch_size, d_steps = self.cfg.batch_size, self.cfg.d_steps
+
+        for i in range(d_steps):
+            real, _ = self.batches.next()
+            z = torch.randn(batch_size, self.z_dim, device=self.device)
+            if i == d_steps - 1:
+                fake = G(z)  # kept with its graph: the G update reuses it through the updated D
+            else:
+                with torch.no_grad():
+                    fake = G(z)
+            real_logits = D(real)
+            fake_logits = D(fake.detach())
+            d_loss = self.loss.d_loss(real_logits, fake_logits)
+            d_opt.zero_grad(set_to_none=True)
+            d_loss.backward()
+            d_opt.step()
+
+        D.requires_grad_(False)
+        g_fake_logits = D(fake)
+        if self.loss.g_needs_real:
+            g_loss = self.loss.g_loss(g_fake_logits, D(real))
+        else:
+            g_loss = self.loss.g_loss(g_fake_logits)
+        g_opt.zero_grad(set_to_none=True)
+        g_loss.backward()
+        g_opt.step()
+        D.requires_grad_(True)
+
+        self._running += torch.stack(
+            (
+                d_loss.detach(),
+                g_loss.detach(),
+                discriminator_confidence(real_logits),
+                discriminator_confidence(fake_logits),
+            )
+        )
+        self._running_steps += 1
+        self.step += 1
+
+    # ---- the loop ---------------------------------------------------------------------------------
+    def fit(self) -> dict[str, Any]:
+        cfg = self.cfg
+        started = time.perf_counter()
+        self.write_samples()
+        self._interval_start = time.perf_counter()
+        while self.step < self.total_steps:
+            self.train_step()
+            last = self.step == self.total_steps
+            if self.step % cfg.log_every == 0 or last:
+                self.log_interval()
+            if self.step % cfg.sample_every == 0 or last:
+                self._timed(self.write_samples)
+            if self.step % cfg.ckpt_every == 0 or last:
+                self._timed(lambda: self.save_checkpoint(periodic=self.step % cfg.ckpt_every == 0))
+        return self._summary(time.perf_counter() - started)
+
+    def _timed(self, work) -> None:
+        """File writing is kept out of the images/s figure."""
+        start = time.perf_counter()
+        work()
+        self._interval_io += time.perf_counter() - start
+
+    def log_interval(self) -> None:
+        d_loss, g_loss, d_real, d_fake = (self._running / self._running_steps).tolist()  # the one sync
+        if not all(math.isfinite(v) for v in (d_loss, g_loss)):
+            which = "D" if not math.isfinite(d_loss) else "G"
+            raise TrainingDiverged(
+                f"training diverged: the {which} loss is {d_loss if which == 'D' else g_loss} "
+                f"in the {self._running_steps} steps up to step {self.step}; "
+                f"the last good checkpoint is in {self.run_dir / 'checkpoints'} (try a lower optim.lr)"
+            )
+        elapsed = time.perf_counter() - self._interval_start - self._interval_io
+        images = self._running_steps * self.cfg.batch_size * self.cfg.d_steps
+        record: dict[str, Any] = {
+            "step": self.step,
+            "epoch": self.epoch,
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "d_real": d_real,
+            "d_fake": d_fake,
+            "lr_g": self.nets.g_optimizer.param_groups[0]["lr"],
+            "lr_d": self.nets.d_optimizer.param_groups[0]["lr"],
+            "img_per_s": images / elapsed if elapsed > 0 else 0.0,
+            "time": time.time(),
+        }
+        if self.toy_noise is not None:
+            record.update(self.toy_metrics())
+        self.history.append(record)
+        self.reporter.log(self.step, record)
+        self._running.zero_()
+        self._running_steps = 0
+        self._interval_io = 0.0
+        self._interval_start = time.perf_counter()
+
+    @property
+    def epoch(self) -> float:
+        return self.step * self.cfg.batch_size * self.cfg.d_steps / self.batches.num_examples
+
+    # ---- samples, 2D metrics, checkpoints --------------------------------------------------------
+    @torch.no_grad()
+    def _generate(self, noise: Tensor) -> Tensor:
+        G = self.nets.generator
+        was_training = G.training
+        G.eval()
+        try:
+            return G(noise)
+        finally:
+            G.train(was_training)
+
+    def toy_metrics(self) -> dict[str, float]:
+        return mode_metrics(self._generate(self.toy_noise), self.batches.modes, self.batches.mode_std)
+
+    def write_samples(self) -> Path:
+        path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
+        if self.batches.kind == "points":
+            real = self.batches.real_sample(TOY_EVAL_POINTS)
+            extent = float(self.batches.modes.abs().max()) * 1.5
+            image = plots.scatter(real, self._generate(self.toy_noise), extent=extent)
+        else:
+            image = plots.image_grid(self._generate(self.fixed_noise))
+        plots.save_png(image, path)
+        self.reporter.image(self.step, "samples", image)
+        return path
+
+    def checkpoint_payload(self) -> dict[str, Any]:
+        return {
+            "config": self.config,
+            "step": self.step,
+            "epoch": self.epoch,
+            "generator": self.nets.generator.state_dict(),
+            "discriminator": self.nets.discriminator.state_dict(),
+            "g_optimizer": self.nets.g_optimizer.state_dict(),
+            "d_optimizer": self.nets.d_optimizer.state_dict(),
+            "fixed_noise": self.fixed_noise.cpu(),
+            "rng": checkpoint.rng_state(),
+            "history": self.history,
+        }
+
+    def save_checkpoint(self, periodic: bool) -> Path:
+        folder = self.run_dir / "checkpoints"
+        payload = self.checkpoint_payload()
+        last = checkpoint.save(payload, folder / "last.pt")
+        if periodic and self.cfg.keep_checkpoints > 0:
+            self._periodic.append(checkpoint.save(payload, folder / f"step_{self.step:07d}.pt"))
+            while len(self._periodic) > self.cfg.keep_checkpoints:
+                self._periodic.pop(0).unlink(missing_ok=True)
+        return last
+
+    def _summary(self, wall_time: float) -> dict[str, Any]:
+        final = self.history[-1] if self.history else {}
+        speeds = sorted(r["img_per_s"] for r in self.history[1:] or self.history)
+        summary = {
+            "steps": self.step,
+            "epochs": round(self.epoch, 3),
+            "wall_time_s": round(wall_time, 1),
+            "img_per_s_median": speeds[len(speeds) // 2] if speeds else 0.0,
+        }
+        for key in (
+            "d_loss",
+            "g_loss",
+            "d_real",
+            "d_fake",
+            "modes_captured",
+            "high_quality_pct",
+            "kl_uniform",
+        ):
+            if key in final:
+                summary[key] = final[key]
+        (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        return summary

@@ -1,0 +1,109 @@
+"""The config: groups compose, schemas refuse wrong types and keys, validate() refuses bad ranges."""
+
+import pytest
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import OmegaConfBaseException
+
+from gan_cli.config import validate
+from gan_cli.errors import UserError
+from gan_cli.errors_report import one_line
+from tests.helpers import compose_train
+
+
+def test_defaults_compose_and_validate():
+    cfg = compose_train()
+    validate(cfg)
+    assert (cfg.model.name, cfg.data.name, cfg.loss.name, cfg.optim.name) == ("mlp", "mnist", "ns", "adam")
+    assert cfg.optim.lr == 2e-4 and list(cfg.optim.betas) == [0.5, 0.999]
+    assert cfg.device == "auto" and cfg.seed == 0
+
+
+@pytest.mark.parametrize(
+    "group,options",
+    [
+        ("model", ["mlp", "dcgan"]),
+        ("data", ["mnist", "fashion_mnist", "cifar10", "ring8", "grid25"]),
+        ("optim", ["adam", "adamw", "rmsprop", "sgd"]),
+        ("loss", ["ns"]),
+    ],
+)
+def test_every_group_option_composes(group, options):
+    for option in options:
+        cfg = compose_train(f"{group}={option}", "model=mlp" if group == "data" else "data=mnist")
+        validate(cfg)
+        assert cfg[group].name == option
+
+
+def test_folder_data_requires_a_path():
+    cfg = compose_train("data=folder")
+    with pytest.raises(UserError, match=r"data.path is required"):
+        validate(cfg)
+    validate(compose_train("data=folder", "data.path=/tmp", "data.image_size=32"))
+
+
+def test_ttur_rates():
+    from gan_cli.optim import learning_rates
+
+    assert learning_rates(compose_train("optim.lr=1e-3").optim) == (1e-3, 1e-3)
+    assert learning_rates(compose_train("optim.g_lr=1e-4", "optim.d_lr=4e-4").optim) == (1e-4, 4e-4)
+
+
+def test_data_root_follows_the_environment(monkeypatch):
+    monkeypatch.setenv("GAN_DATA_DIR", "/somewhere")
+    assert compose_train().data.root == "/somewhere"
+    monkeypatch.delenv("GAN_DATA_DIR")
+    assert compose_train().data.root == "data"
+
+
+@pytest.mark.parametrize(
+    "override,expected",
+    [
+        ("trainer.stepz=5", "unknown key 'trainer.stepz' (did you mean trainer.steps?)"),
+        ("model.widht=5", "unknown key 'model.widht'"),
+        ("trainer.batch_size=abc", "trainer.batch_size: Value 'abc'"),
+        ("optim.lr=fast", "optim.lr: Value 'fast'"),
+    ],
+)
+def test_schema_errors_become_one_line(override, expected):
+    extra = ["model=dcgan"] if override.startswith("model.") else []
+    with pytest.raises((ConfigCompositionException, OmegaConfBaseException)) as caught:
+        compose_train(*extra, override)
+    message = one_line(caught.value)
+    assert "\n" not in message
+    assert message.startswith(expected)
+
+
+@pytest.mark.parametrize(
+    "override,key",
+    [
+        ("trainer.batch_size=0", "trainer.batch_size"),
+        ("trainer.steps=0", "trainer.steps"),
+        ("trainer.d_steps=0", "trainer.d_steps"),
+        ("trainer.epochs=-1", "trainer.epochs"),
+        ("trainer.log_every=0", "trainer.log_every"),
+        ("model.z_dim=0", "model.z_dim"),
+        ("optim.lr=0", "optim.lr"),
+        ("optim.lr=-1e-4", "optim.lr"),
+        ("optim.d_lr=-1", "optim.d_lr"),
+        ("optim.betas=[0.5,1.5]", "optim.betas"),
+        ("device=gpu", "device"),
+        ("data.split=valid", "data.split"),
+        ("model.g_hidden=[]", "model.g_hidden"),
+    ],
+)
+def test_out_of_range_values_name_key_value_and_range(override, key):
+    with pytest.raises(UserError) as caught:
+        validate(compose_train(override))
+    message = str(caught.value)
+    assert message.startswith(f"{key}=") and "out of range" in message and "\n" not in message
+
+
+def test_image_models_refuse_2d_data():
+    with pytest.raises(UserError, match="model=dcgan needs image data"):
+        validate(compose_train("model=dcgan", "data=ring8"))
+
+
+def test_unknown_group_option_lists_the_valid_ones():
+    with pytest.raises(Exception) as caught:
+        compose_train("model=resnet")
+    assert one_line(caught.value) == "Could not find 'model/resnet'; valid options: dcgan, mlp"
