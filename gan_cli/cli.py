@@ -13,6 +13,7 @@ from gan_cli.errors import UserError
 
 COMMANDS = {
     "train": ("gan_cli.train", "train a GAN from configs into a run folder under outputs/"),
+    "sample": ("gan_cli.sample", "images (or 2D points) from a checkpoint: a grid, PNG files or .npy"),
 }
 
 USAGE = "usage: gan <command> [hydra flags] [key=value overrides]"
@@ -28,6 +29,7 @@ def _print_help() -> None:
         "Examples:",
         "  gan train model=mlp data=mnist",
         "  gan train model=dcgan data=fashion_mnist trainer.steps=3000",
+        "  gan sample ckpt=outputs/<date>/<time>-mlp-mnist n=64",
         'Shell completion: eval "$(gan train -sc install=bash)"',
     ]
     print("\n".join(lines))
@@ -75,15 +77,20 @@ def main(argv: list[str] | None = None) -> None:
     if command not in COMMANDS:
         _fail(f"unknown command '{command}'; valid commands: {', '.join(COMMANDS)} (see gan --help)")
 
+    if command == "train":
+        from gan_cli.resume import rewrite_arguments
+
+        try:
+            rest = rewrite_arguments(rest)
+        except UserError as error:
+            _fail(str(error))
+
     module = importlib.import_module(COMMANDS[command][0])
     sys.argv = [program, *rest]
     from gan_cli import errors_report
 
     errors_report.install()
-    try:
-        module.main()
-    except UserError as error:  # raised outside Hydra's job (e.g. while the command parses flags)
-        _fail(str(error))
+    module.main()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Each group option's YAML file (configs/<group>/<option>.yaml) extends the schema
 key or a wrong type is refused for that option alone.
 """
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, List, Optional
@@ -26,6 +27,7 @@ class MLPModel:
     d_hidden: List[int] = field(default_factory=lambda: [512, 256])
     g_batchnorm: bool = True
     slope: float = 0.2
+    d_spectral_norm: bool = False
 
 
 @dataclass
@@ -36,6 +38,7 @@ class DCGANModel:
     g_batchnorm: bool = True
     d_batchnorm: bool = True
     slope: float = 0.2
+    d_spectral_norm: bool = False  # true also drops D's BatchNorm (Miyato et al. 2018)
 
 
 # ---- data ----------------------------------------------------------------------------------------
@@ -80,17 +83,68 @@ class Grid25Data:
 
 # ---- loss ----------------------------------------------------------------------------------------
 @dataclass
-class NSLoss:
+class LossBase:
+    """Keys every loss has: the regularizers (gan_cli.penalties) combine with any objective."""
+
+    name: str = MISSING
+    gp_lambda: float = 0.0  # gradient penalty weight (WGAN-GP uses 10); 0 = off
+    r1_gamma: float = 0.0  # R1 weight gamma, applied as gamma / 2; 0 = off
+    r1_every: int = 1  # R1 every this many D steps, weight scaled to match (lazy regularization)
+    clip: float = 0.0  # WGAN weight clipping bound c; 0 = off
+
+
+@dataclass
+class NSLoss(LossBase):
     name: str = "ns"
 
 
-# ---- optim ---------------------------------------------------------------------------------------
 @dataclass
-class AdamOptim:
-    name: str = "adam"
+class MinimaxLoss(LossBase):
+    name: str = "minimax"
+
+
+@dataclass
+class LSGANLoss(LossBase):
+    name: str = "lsgan"
+    a: float = -1.0  # D's target for fakes
+    b: float = 1.0  # D's target for real data
+    c: float = 0.0  # the value G wants D to give its fakes
+
+
+@dataclass
+class HingeLoss(LossBase):
+    name: str = "hinge"
+
+
+@dataclass
+class WGANLoss(LossBase):
+    name: str = "wgan"
+
+
+@dataclass
+class RelativisticLoss(LossBase):
+    name: str = "relativistic"
+
+
+# ---- optim ---------------------------------------------------------------------------------------
+SCHEDULES = ("constant", "linear")
+
+
+@dataclass
+class OptimBase:
+    name: str = MISSING
     lr: float = 2e-4
     g_lr: Optional[float] = None  # None: use lr (set both for TTUR)
     d_lr: Optional[float] = None
+    schedule: str = "constant"  # constant | linear (decay to 0 at the last step)
+    g_schedule: Optional[str] = None  # None: use schedule
+    d_schedule: Optional[str] = None
+
+
+@dataclass
+class AdamOptim(OptimBase):
+    name: str = "adam"
+    lr: float = 2e-4
     betas: List[float] = field(default_factory=lambda: [0.5, 0.999])
     eps: float = 1e-8
     weight_decay: float = 0.0
@@ -103,11 +157,9 @@ class AdamWOptim(AdamOptim):
 
 
 @dataclass
-class RMSpropOptim:
+class RMSpropOptim(OptimBase):
     name: str = "rmsprop"
     lr: float = 5e-5
-    g_lr: Optional[float] = None
-    d_lr: Optional[float] = None
     alpha: float = 0.99
     eps: float = 1e-8
     momentum: float = 0.0
@@ -115,17 +167,21 @@ class RMSpropOptim:
 
 
 @dataclass
-class SGDOptim:
+class SGDOptim(OptimBase):
     name: str = "sgd"
     lr: float = 1e-2
-    g_lr: Optional[float] = None
-    d_lr: Optional[float] = None
     momentum: float = 0.9
     nesterov: bool = False
     weight_decay: float = 0.0
 
 
 # ---- trainer and the whole train config -----------------------------------------------------------
+@dataclass
+class EMAConfig:
+    decay: float = 0.0  # 0 = off; e.g. 0.999
+    warmup: bool = True  # decay min(decay, (1 + t) / (10 + t)) at update t
+
+
 @dataclass
 class TrainerConfig:
     steps: int = 5000  # generator updates
@@ -138,6 +194,7 @@ class TrainerConfig:
     keep_checkpoints: int = 3  # periodic checkpoints kept besides last.pt
     n_samples: int = 64  # images in each sample grid (fixed noise)
     progress: bool = True  # rich progress bar on the console
+    ema: EMAConfig = field(default_factory=lambda: EMAConfig())
 
 
 @dataclass
@@ -149,6 +206,27 @@ class TrainConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     device: str = "auto"
     seed: int = 0
+    resume: Optional[str] = None  # checkpoint to continue from (set by the `resume=` handling in cli.py)
+
+
+# ---- gan sample ---------------------------------------------------------------------------------
+SAMPLE_FORMATS = ("grid", "png", "npy")
+
+
+@dataclass
+class SampleConfig:
+    ckpt: str = MISSING  # a checkpoint file, or a run folder (its best.pt, else last.pt)
+    n: int = 64  # samples; with interpolate=true, the number of interpolation rows
+    seed: int = 0
+    batch_size: int = 256  # samples per forward pass; the output does not depend on it
+    device: str = "auto"
+    format: str = "grid"  # grid, png or npy
+    nrow: Optional[int] = None  # grid columns; None: about sqrt(n)
+    interpolate: bool = False
+    steps: int = 8  # images per interpolation row, endpoints included
+    gif: bool = False  # with interpolate: also an animated GIF, one frame per step
+    use_ema: bool = True  # the EMA generator when the checkpoint holds one
+    out: Optional[str] = None  # a file or a folder; None: the command's run folder
 
 
 SCHEMAS = {
@@ -161,7 +239,14 @@ SCHEMAS = {
         "ring8": Ring8Data,
         "grid25": Grid25Data,
     },
-    "loss": {"ns": NSLoss},
+    "loss": {
+        "ns": NSLoss,
+        "minimax": MinimaxLoss,
+        "lsgan": LSGANLoss,
+        "hinge": HingeLoss,
+        "wgan": WGANLoss,
+        "relativistic": RelativisticLoss,
+    },
     "optim": {"adam": AdamOptim, "adamw": AdamWOptim, "rmsprop": RMSpropOptim, "sgd": SGDOptim},
 }
 
@@ -172,6 +257,7 @@ def register_schemas() -> None:
 
     store = ConfigStore.instance()
     store.store(name="train_schema", node=TrainConfig)
+    store.store(name="sample_schema", node=SampleConfig)
     for group, options in SCHEMAS.items():
         for option, schema in options.items():
             store.store(name=f"{group}_{option}_schema", node=schema, package=group)
@@ -214,6 +300,8 @@ def validate(cfg: DictConfig) -> None:
         _require(m.width >= 1, "model.width", m.width, "an integer >= 1")
     _require(0 <= m.slope < 1, "model.slope", m.slope, "0 <= slope < 1")
 
+    _validate_loss(cfg.loss, m)
+
     o = cfg.optim
     for key in ("lr", "g_lr", "d_lr"):
         value = o[key]
@@ -224,6 +312,11 @@ def validate(cfg: DictConfig) -> None:
             len(betas) == 2 and all(0 <= b < 1 for b in betas), "optim.betas", betas, "two numbers in [0, 1)"
         )
     _require(o.weight_decay >= 0, "optim.weight_decay", o.weight_decay, "a number >= 0")
+    for key in ("schedule", "g_schedule", "d_schedule"):
+        value = o[key]
+        _require(value is None or value in SCHEDULES, f"optim.{key}", value, " or ".join(SCHEDULES))
+    decay = t.ema.decay
+    _require(0 <= decay < 1, "trainer.ema.decay", decay, "0 <= decay < 1 (0 = off)")
     if "momentum" in o:
         _require(0 <= o.momentum < 1, "optim.momentum", o.momentum, "0 <= momentum < 1")
 
@@ -242,3 +335,70 @@ def validate(cfg: DictConfig) -> None:
         _require(d.std > 0, "data.std", d.std, "a number > 0")
     if d.name in ("ring8", "grid25") and m.name != "mlp":
         raise UserError(f"model={m.name} needs image data; the 2D set data={d.name} trains with model=mlp")
+
+
+def _validate_loss(loss: DictConfig, model: DictConfig) -> None:
+    for key in ("gp_lambda", "r1_gamma", "clip"):
+        value = loss[key]
+        _require(math.isfinite(value) and value >= 0, f"loss.{key}", value, "a finite number >= 0 (0 = off)")
+    _require(
+        loss.r1_every >= 1, "loss.r1_every", loss.r1_every, "an integer >= 1 (D steps between R1 updates)"
+    )
+    if loss.name == "lsgan":
+        for key in ("a", "b", "c"):
+            _require(math.isfinite(loss[key]), f"loss.{key}", loss[key], "a finite number")
+        if loss.a == loss.b:
+            raise UserError(
+                f"loss.a={loss.a} equals loss.b: D's targets for fake and real data must differ "
+                "(Mao et al. 2017 use a=-1 b=1 c=0, or a=0 b=1 c=1)"
+            )
+
+    # Weight clipping bounds a critic's Lipschitz constant; a classifier or margin loss gains
+    # nothing from it but capacity loss (Arjovsky et al. 2017 clip only the WGAN critic).
+    if loss.clip > 0 and loss.name != "wgan":
+        raise UserError(
+            f"loss.clip={loss.clip} with loss={loss.name}: "
+            "weight clipping is for the wgan critic (use loss=wgan)"
+        )
+    # Gulrajani et al. 2017 propose the penalty as the replacement for clipping: clipped
+    # weights cannot reach the unit gradient norm the penalty asks for.
+    if loss.gp_lambda > 0 and loss.clip > 0:
+        raise UserError(
+            f"loss.gp_lambda={loss.gp_lambda} with loss.clip={loss.clip}: the gradient penalty replaces "
+            "weight clipping (Gulrajani et al. 2017); add loss.clip=0"
+        )
+    # E[D(G(z))] - E[D(x)] is unbounded below for an unconstrained critic: D's outputs diverge.
+    constrained = (
+        loss.clip > 0 or loss.gp_lambda > 0 or loss.r1_gamma > 0 or model.get("d_spectral_norm", False)
+    )
+    if loss.name == "wgan" and not constrained:
+        raise UserError(
+            "loss=wgan needs a Lipschitz critic: set loss.clip=0.01 (Arjovsky et al. 2017), "
+            "loss.gp_lambda=10 (Gulrajani et al. 2017) or model.d_spectral_norm=true (Miyato et al. 2018)"
+        )
+
+
+def validate_sample(cfg: DictConfig) -> None:
+    """`gan sample`'s checks that need no checkpoint: UserError naming key, value and allowed range."""
+    if "ckpt" in OmegaConf.missing_keys(cfg) or not str(cfg.ckpt).strip():
+        raise UserError("ckpt is required: add ckpt=<checkpoint .pt file or run folder> to the command line")
+    _require(cfg.n >= 1, "n", cfg.n, "an integer >= 1")
+    _require(cfg.batch_size >= 1, "batch_size", cfg.batch_size, "an integer >= 1")
+    _require(cfg.steps >= 2, "steps", cfg.steps, "an integer >= 2 (the two endpoints count)")
+    _require(cfg.nrow is None or cfg.nrow >= 1, "nrow", cfg.nrow, "an integer >= 1, or null for about sqrt(n)")
+    _require(cfg.format in SAMPLE_FORMATS, "format", cfg.format, ", ".join(SAMPLE_FORMATS))
+    _require(bool(DEVICE_PATTERN.match(cfg.device)), "device", cfg.device, "auto, cpu, cuda, cuda:N or mps")
+    _require(cfg.out is None or str(cfg.out).strip() != "", "out", cfg.out, "a file or folder name, or null")
+    # Options that would be silently ignored are refused, so no one waits for output that never comes.
+    if cfg.gif and not cfg.interpolate:
+        raise UserError("gif=true animates an interpolation: add interpolate=true")
+    if cfg.interpolate and cfg.format != "grid":
+        raise UserError(
+            f"format={cfg.format} does not apply with interpolate=true, which writes a grid "
+            "(and a GIF with gif=true); drop format="
+        )
+    if cfg.interpolate and cfg.nrow is not None:
+        raise UserError(
+            f"nrow={cfg.nrow} does not apply with interpolate=true: each grid row is one walk "
+            "of `steps` images"
+        )

@@ -39,3 +39,18 @@ def build(cfg, generator: nn.Module, discriminator: nn.Module, device: torch.dev
     return _make(cfg, generator.parameters(), g_lr, fused), _make(
         cfg, discriminator.parameters(), d_lr, fused
     )
+
+
+def schedules(cfg) -> tuple[str, str]:
+    """(generator schedule, discriminator schedule): optim.g_schedule / d_schedule or optim.schedule."""
+    g = cfg.get("g_schedule") or cfg.get("schedule", "constant")
+    d = cfg.get("d_schedule") or cfg.get("schedule", "constant")
+    return g, d
+
+
+def scheduled_lr(schedule: str, base_lr: float, step: int, total_steps: int) -> float:
+    """The learning rate after `step` generator updates: constant, or linear decay reaching 0 at
+    total_steps. A pure function of the step, so a resumed run needs no scheduler state."""
+    if schedule == "linear":
+        return base_lr * max(0.0, 1.0 - step / total_steps)
+    return base_lr

@@ -40,23 +40,43 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _drop_records_after(path: Path, step: int) -> None:
+    """A resumed run continues from its checkpoint's step: records logged after it are redone."""
+    if not path.is_file():
+        return
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    kept = [line for line in lines if json.loads(line)["step"] <= step]
+    path.write_text("".join(line + "\n" for line in kept))
+
+
 class Reporter:
     def __init__(
-        self, run_dir: Path, total_steps: int, show_progress: bool = True, console: Console | None = None
+        self,
+        run_dir: Path,
+        total_steps: int,
+        show_progress: bool = True,
+        console: Console | None = None,
+        resume_step: int | None = None,
     ):
         self.run_dir = Path(run_dir)
         self.total_steps = total_steps
         self.console = console or Console()
         self.show_progress = show_progress
-        self._metrics_file = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        metrics_path = self.run_dir / "metrics.jsonl"
+        if resume_step is not None:
+            _drop_records_after(metrics_path, resume_step)
+        self._metrics_file = open(metrics_path, "a", encoding="utf-8")  # noqa: SIM115
         from torch.utils.tensorboard import SummaryWriter
 
-        self.tb = SummaryWriter(log_dir=str(self.run_dir / "tb"))
+        # purge_step hides TensorBoard events logged after the checkpoint by the interrupted run
+        purge = resume_step + 1 if resume_step is not None else None
+        self.tb = SummaryWriter(log_dir=str(self.run_dir / "tb"), purge_step=purge)
         self._progress: Progress | None = None
         self._task = None
 
     # ---- start ------------------------------------------------------------------------------------
-    def start(self, title: str, facts: dict[str, Any], hparams: dict[str, Any]) -> None:
+    def start(self, title: str, facts: dict[str, Any], hparams: dict[str, Any], start_step: int = 0) -> None:
+        self._start_step = start_step
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold cyan", no_wrap=True)
         grid.add_column(overflow="fold")  # paths are folded, never cut short
@@ -79,7 +99,9 @@ class Reporter:
                 transient=False,
             )
             self._progress.start()
-            self._task = self._progress.add_task("train", total=self.total_steps, status="starting")
+            self._task = self._progress.add_task(
+                "train", total=self.total_steps, completed=self._start_step, status="starting"
+            )
             self._progress.refresh()
 
     def _write_hparams(self, hparams: dict[str, Any]) -> None:

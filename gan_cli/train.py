@@ -20,17 +20,24 @@ from gan_cli.errors_report import exit_on_user_error
 register_schemas()
 
 
-def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    """Train as the config says, writing into run_dir. Returns the run's summary."""
+def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Train as the config says, writing into run_dir. Returns the run's summary.
+    overrides: the command line's overrides, recorded in checkpoints for `resume=`."""
     validate(cfg)
     import torch
 
-    from gan_cli import data, device, losses, models, optim
+    from gan_cli import checkpoint, data, device, losses, models, optim
     from gan_cli.report import Reporter
-    from gan_cli.trainer import Networks, Trainer, total_steps
+    from gan_cli.resume import check_compatible
+    from gan_cli.trainer import Networks, Trainer, TrainingStopped, total_steps
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    saved = None
+    if cfg.resume:
+        saved = checkpoint.load(cfg.resume)
+        check_compatible(saved["config"], config)
     target = device.resolve(cfg.device)
     device.seed_everything(cfg.seed)
     batches = data.build(cfg.data, target, cfg.trainer.batch_size)
@@ -38,21 +45,25 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     generator, discriminator = generator.to(target), discriminator.to(target)
     g_optimizer, d_optimizer = optim.build(cfg.optim, generator, discriminator, target)
     nets = Networks(generator, discriminator, g_optimizer, d_optimizer)
-    config = OmegaConf.to_container(cfg, resolve=True)
 
     steps = total_steps(cfg.trainer, batches.num_examples)
-    reporter = Reporter(run_dir, steps, show_progress=cfg.trainer.progress)
+    resume_step = saved["step"] if saved else None
+    reporter = Reporter(run_dir, steps, show_progress=cfg.trainer.progress, resume_step=resume_step)
     g_lr, d_lr = optim.learning_rates(cfg.optim)
+    g_schedule, d_schedule = optim.schedules(cfg.optim)
     facts = {
         "run folder": str(run_dir),
         "model": f"{cfg.model.name}  G {_count(generator):,} / D {_count(discriminator):,} params",
         "data": f"{cfg.data.name}  {batches.num_examples:,} x {tuple(batches.shape)}",
-        "loss": cfg.loss.name,
-        "optim": f"{cfg.optim.name}  lr G {g_lr:g} / D {d_lr:g}",
-        "trainer": f"{steps:,} steps x batch {cfg.trainer.batch_size}, d_steps {cfg.trainer.d_steps}",
+        "loss": _describe_loss(cfg.loss),
+        "optim": f"{cfg.optim.name}  lr G {g_lr:g} ({g_schedule}) / D {d_lr:g} ({d_schedule})",
+        "trainer": f"{steps:,} steps x batch {cfg.trainer.batch_size}, d_steps {cfg.trainer.d_steps}"
+        + (f", EMA {cfg.trainer.ema.decay:g}" if cfg.trainer.ema.decay > 0 else ""),
         "device": f"{target} ({torch.get_num_threads()} threads)" if target.type == "cpu" else str(target),
         "seed": cfg.seed,
     }
+    if saved:
+        facts["resumed"] = f"from {cfg.resume} at step {resume_step:,}"
     hparams = {
         "model": cfg.model.name,
         "data": cfg.data.name,
@@ -65,12 +76,21 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         "z_dim": cfg.model.z_dim,
         "seed": cfg.seed,
     }
+    lr_plan = ((g_schedule, g_lr), (d_schedule, d_lr))
+    loss = losses.build(cfg.loss)
     trainer = Trainer(
-        nets, losses.build(cfg.loss), batches, cfg.trainer, run_dir, reporter, target, cfg.seed, config
+        nets, loss, batches, cfg.trainer, run_dir, reporter, target, cfg.seed, config, overrides, lr_plan
     )
+    if saved:
+        trainer.restore(saved)  # also sets this run's rates, which a resume may change
     try:
-        reporter.start("gan train", facts, hparams)
-        summary = trainer.fit()
+        reporter.start("gan train", facts, hparams, start_step=trainer.step)
+        try:
+            summary = trainer.fit()
+        except TrainingStopped as stop:
+            reporter.close_progress()
+            reporter.note(f"{stop}; checkpoint written. Resume with: gan train resume={run_dir}")
+            raise SystemExit(128 + stop.signum) from None
         files = {
             "samples": str(run_dir / "samples"),
             "checkpoint": str(run_dir / "checkpoints" / "last.pt"),
@@ -81,6 +101,13 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     finally:
         reporter.close()
     return summary
+
+
+def _describe_loss(loss_cfg) -> str:
+    extras = [
+        f"{key} {loss_cfg[key]:g}" for key in ("gp_lambda", "r1_gamma", "clip") if loss_cfg.get(key, 0) > 0
+    ]
+    return "  ".join([loss_cfg.name, *extras])
 
 
 def _count(module) -> int:
@@ -98,9 +125,10 @@ def _discard_if_unused(run_dir: Path) -> None:
 @hydra.main(version_base="1.3", config_path="pkg://gan_cli.configs", config_name="train")
 @exit_on_user_error
 def main(cfg: DictConfig) -> Any:
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
     try:
-        summary = run(cfg, run_dir)
+        summary = run(cfg, run_dir, list(hydra_cfg.overrides.task))
     except UserError:
         _discard_if_unused(run_dir)
         raise

@@ -6,8 +6,11 @@ and are read once per log interval, gradients are freed with set_to_none, and D'
 frozen during the G update so no gradient is computed for weights nobody steps.
 """
 
+import contextlib
 import json
 import math
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +19,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from gan_cli import checkpoint, plots
+from gan_cli import checkpoint, penalties, plots
+from gan_cli.ema import EMAGenerator
 from gan_cli.errors import UserError
-from gan_cli.losses import GANLoss, discriminator_confidence
+from gan_cli.losses import GANLoss
 from gan_cli.metrics.toy2d import mode_metrics
+from gan_cli.optim import scheduled_lr
 from gan_cli.report import Reporter
 
 TOY_EVAL_POINTS = 2500
@@ -27,6 +32,35 @@ TOY_EVAL_POINTS = 2500
 
 class TrainingDiverged(UserError):
     """A loss became NaN or inf; the last good checkpoint is kept."""
+
+
+class TrainingStopped(Exception):
+    """Ctrl-C or SIGTERM: the current step finished and last.pt was written."""
+
+    def __init__(self, signum: int, step: int):
+        super().__init__(f"stopped by {signal.Signals(signum).name} at step {step}")
+        self.signum, self.step = signum, step
+
+
+@contextlib.contextmanager
+def stop_requests():
+    """Turn SIGINT/SIGTERM into a flag the loop reads between steps (a second Ctrl-C stops at once)."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def handler(signum, frame):
+        if received and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @dataclass
@@ -57,11 +91,20 @@ class Trainer:
         device: torch.device,
         seed: int,
         config: dict[str, Any],
+        overrides: list[str] | None = None,
+        lr_plan: tuple[tuple[str, float], tuple[str, float]] | None = None,
     ):
         self.nets, self.loss, self.batches, self.cfg = nets, loss, batches, cfg
         self.run_dir, self.reporter, self.device, self.config = Path(run_dir), reporter, device, config
+        self.overrides = list(overrides or [])  # the command line, so `resume=` can compose it again
         self.total_steps = total_steps(cfg, batches.num_examples)
         self.step = 0
+        self._d_updates = 0  # counts D steps for lazy R1
+        # ((G schedule, G base lr), (D schedule, D base lr)); rates are set per step only if scheduled
+        self.lr_plan = lr_plan or (("constant", 0.0), ("constant", 0.0))
+        self._scheduled = any(schedule != "constant" for schedule, _ in self.lr_plan)
+        decay = cfg.ema.decay if "ema" in cfg else 0.0
+        self.ema = EMAGenerator(nets.generator, decay, cfg.ema.warmup) if decay > 0 else None
         self.z_dim = nets.generator.z_dim
         noise = torch.Generator().manual_seed(seed)
         # One fixed noise for every grid, so grids of a run are comparable frame to frame.
@@ -76,13 +119,16 @@ class Trainer:
         self._running_steps = 0
         self._interval_start = time.perf_counter()
         self._interval_io = 0.0
-        self._periodic: list[Path] = []
         for folder in ("samples", "checkpoints"):
             (self.run_dir / folder).mkdir(parents=True, exist_ok=True)
+        for stale in (self.run_dir / "checkpoints").glob(".*.tmp"):  # left by a run killed mid-write
+            stale.unlink(missing_ok=True)
+        # periodic checkpoints already there (a resumed run) count towards keep_checkpoints
+        self._periodic: list[Path] = sorted((self.run_dir / "checkpoints").glob("step_*.pt"))
 
     # ---- one generator update (and its d_steps discriminator updates) -----------------------------
     def train_step(self) -> None:
-        G, D = self.nets.generator, self.nets.discriminator
+        G, D, loss = self.nets.generator, self.nets.discriminator, self.loss
         g_opt, d_opt = self.nets.g_optimizer, self.nets.d_optimizer
         batch_size, d_steps = self.cfg.batch_size, self.cfg.d_steps
 
@@ -94,50 +140,77 @@ class Trainer:
             else:
                 with torch.no_grad():
                     fake = G(z)
+            self._d_updates += 1
+            r1_now = loss.r1_gamma > 0 and self._d_updates % loss.r1_every == 0
+            if r1_now:
+                real.requires_grad_(True)
             real_logits = D(real)
             fake_logits = D(fake.detach())
-            d_loss = self.loss.d_loss(real_logits, fake_logits)
+            d_loss = loss.d_loss(real_logits, fake_logits)
+            d_objective = d_loss
+            if loss.gp_lambda > 0:
+                d_objective = d_objective + loss.gp_lambda * penalties.gradient_penalty(D, real, fake)
+            if r1_now:
+                d_objective = d_objective + penalties.lazy_weight(loss.r1_gamma, loss.r1_every) * (
+                    penalties.r1_penalty(real_logits, real)
+                )
             d_opt.zero_grad(set_to_none=True)
-            d_loss.backward()
+            d_objective.backward()
             d_opt.step()
+            if loss.clip > 0:
+                penalties.clip_weights_(D, loss.clip)
 
         D.requires_grad_(False)
         g_fake_logits = D(fake)
-        if self.loss.g_needs_real:
-            g_loss = self.loss.g_loss(g_fake_logits, D(real))
+        if loss.g_needs_real:
+            g_loss = loss.g_loss(g_fake_logits, D(real.detach()))
         else:
-            g_loss = self.loss.g_loss(g_fake_logits)
+            g_loss = loss.g_loss(g_fake_logits)
         g_opt.zero_grad(set_to_none=True)
         g_loss.backward()
         g_opt.step()
         D.requires_grad_(True)
+        if self.ema is not None:
+            self.ema.update()
 
         self._running += torch.stack(
-            (
-                d_loss.detach(),
-                g_loss.detach(),
-                discriminator_confidence(real_logits),
-                discriminator_confidence(fake_logits),
-            )
+            (d_loss.detach(), g_loss.detach(), loss.d_output(real_logits), loss.d_output(fake_logits))
         )
         self._running_steps += 1
         self.step += 1
+        if self._scheduled:
+            self.apply_learning_rates()
+
+    def apply_learning_rates(self) -> None:
+        """Set each optimizer's rate for the current step from its schedule (optim.schedule)."""
+        for optimizer, (schedule, base_lr) in zip(
+            (self.nets.g_optimizer, self.nets.d_optimizer), self.lr_plan, strict=True
+        ):
+            lr = scheduled_lr(schedule, base_lr, self.step, self.total_steps)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
 
     # ---- the loop ---------------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
         cfg = self.cfg
         started = time.perf_counter()
-        self.write_samples()
+        if self.step == 0:
+            self.write_samples()
         self._interval_start = time.perf_counter()
-        while self.step < self.total_steps:
-            self.train_step()
-            last = self.step == self.total_steps
-            if self.step % cfg.log_every == 0 or last:
-                self.log_interval()
-            if self.step % cfg.sample_every == 0 or last:
-                self._timed(self.write_samples)
-            if self.step % cfg.ckpt_every == 0 or last:
-                self._timed(lambda: self.save_checkpoint(periodic=self.step % cfg.ckpt_every == 0))
+        with stop_requests() as stop:
+            while self.step < self.total_steps:
+                self.train_step()
+                last = self.step == self.total_steps
+                if self.step % cfg.log_every == 0 or last:
+                    self.log_interval()
+                if self.step % cfg.sample_every == 0 or last:
+                    self._timed(self.write_samples)
+                if self.step % cfg.ckpt_every == 0 or last:
+                    self._timed(lambda: self.save_checkpoint(periodic=self.step % cfg.ckpt_every == 0))
+                elif stop:
+                    self.save_checkpoint(periodic=False)
+                if stop:
+                    raise TrainingStopped(stop[0], self.step)
         return self._summary(time.perf_counter() - started)
 
     def _timed(self, work) -> None:
@@ -185,6 +258,9 @@ class Trainer:
     # ---- samples, 2D metrics, checkpoints --------------------------------------------------------
     @torch.no_grad()
     def _generate(self, noise: Tensor) -> Tensor:
+        """Samples of the EMA generator when there is one (smoother), else of G in eval mode."""
+        if self.ema is not None:
+            return self.ema.module(noise)
         G = self.nets.generator
         was_training = G.training
         G.eval()
@@ -211,6 +287,7 @@ class Trainer:
     def checkpoint_payload(self) -> dict[str, Any]:
         return {
             "config": self.config,
+            "overrides": self.overrides,
             "step": self.step,
             "epoch": self.epoch,
             "generator": self.nets.generator.state_dict(),
@@ -220,7 +297,40 @@ class Trainer:
             "fixed_noise": self.fixed_noise.cpu(),
             "rng": checkpoint.rng_state(),
             "history": self.history,
+            "shape": list(self.batches.shape),
+            "n_classes": self.batches.n_classes,
+            # the part of a log interval already trained, so a resumed run logs the same numbers
+            "running": self._running.cpu(),
+            "running_steps": self._running_steps,
+            "d_updates": self._d_updates,
+            **(
+                {"ema_generator": self.ema.module.state_dict(), "ema_updates": self.ema.updates}
+                if self.ema
+                else {}
+            ),
         }
+
+    def restore(self, payload: dict[str, Any]) -> None:
+        """Continue from a checkpoint: weights, optimizer moments, step, RNG, logged history."""
+        self.nets.generator.load_state_dict(payload["generator"])
+        self.nets.discriminator.load_state_dict(payload["discriminator"])
+        self.nets.g_optimizer.load_state_dict(payload["g_optimizer"])
+        self.nets.d_optimizer.load_state_dict(payload["d_optimizer"])
+        self.step = payload["step"]
+        self.history = list(payload["history"])
+        self.fixed_noise = payload["fixed_noise"].to(self.device)
+        self._running = payload["running"].to(self.device)
+        self._running_steps = payload["running_steps"]
+        self._d_updates = payload.get("d_updates", 0)
+        if self.ema is not None:
+            if "ema_generator" in payload:
+                self.ema.load_state_dict(
+                    {"weights": payload["ema_generator"], "updates": payload["ema_updates"]}
+                )
+            else:  # EMA switched on when resuming: start the average from the current weights
+                self.ema.module.load_state_dict(payload["generator"])
+        self.apply_learning_rates()  # the rates of this run's config at this step
+        checkpoint.set_rng_state(payload["rng"])
 
     def save_checkpoint(self, periodic: bool) -> Path:
         folder = self.run_dir / "checkpoints"

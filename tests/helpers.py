@@ -8,7 +8,9 @@ from pathlib import Path
 CONFIG_MODULE = "gan_cli.configs"
 
 
-def run_gan(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_gan(
+    *args: str, cwd: Path, timeout: float = 300, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """`gan ARGS` in a subprocess (through the console script's module, so the installed
     entry point and `python -m gan_cli` behave the same), offline-safe and small."""
     full_env = {**os.environ, "GAN_DATA_DIR": str(cwd / "data"), **(env or {})}

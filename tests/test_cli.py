@@ -27,8 +27,13 @@ def test_unknown_command_is_one_line_exit_2(capsys):
 def test_train_help_shows_groups_and_options(tmp_path):
     result = run_gan("train", "--help", cwd=tmp_path)
     assert result.returncode == 0
-    for line in ("model: dcgan, mlp", "data: cifar10, fashion_mnist, folder, grid25, mnist, ring8",
-                 "optim: adam, adamw, rmsprop, sgd", "loss: ns", "batch_size: 64"):
+    for line in (
+        "model: dcgan, mlp",
+        "data: cifar10, fashion_mnist, folder, grid25, mnist, ring8",
+        "optim: adam, adamw, rmsprop, sgd",
+        "loss: hinge, lsgan, minimax, ns, relativistic, wgan",
+        "batch_size: 64",
+    ):
         assert line in result.stdout
     assert "schema" not in result.stdout
 
@@ -53,7 +58,11 @@ def test_installed_console_script_runs():
 def completion(line: str) -> str:
     env = {**os.environ, "COMP_LINE": line, "COMP_POINT": str(len(line))}
     result = subprocess.run(
-        [sys.executable, "-m", "gan_cli", "-sc", "query=bash"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "gan_cli", "-sc", "query=bash"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout

@@ -11,7 +11,11 @@ MODES = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
 def test_all_modes_hit_evenly():
     points = MODES.repeat(25, 1) + 0.001
     result = mode_metrics(points, MODES, std=0.01)
-    assert result == {"modes_captured": 4, "high_quality_pct": 100.0, "kl_uniform": pytest.approx(0.0, abs=1e-12)}
+    assert result == {
+        "modes_captured": 4,
+        "high_quality_pct": 100.0,
+        "kl_uniform": pytest.approx(0.0, abs=1e-12),
+    }
 
 
 def test_collapsed_onto_one_mode():

@@ -14,7 +14,9 @@ SHORT = ["trainer.log_every=10", "trainer.sample_every=20", "trainer.ckpt_every=
 
 
 def assert_complete_run_folder(run_dir, steps: int):
-    assert (run_dir / ".hydra" / "config.yaml").is_file() and (run_dir / ".hydra" / "overrides.yaml").is_file()
+    assert (run_dir / ".hydra" / "config.yaml").is_file() and (
+        run_dir / ".hydra" / "overrides.yaml"
+    ).is_file()
     assert (run_dir / "train.log").read_text().count("step ") >= 1
     grids = sorted(p.name for p in (run_dir / "samples").glob("*.png"))
     assert grids[0] == "step_0000000.png" and grids[-1] == f"step_{steps:07d}.png"
@@ -45,8 +47,14 @@ def test_train_on_ring8(tmp_path):
 def test_train_on_an_mnist_idx_folder_read_by_torchvision(tmp_path, model):
     write_idx_set(tmp_path / "data" / "MNIST" / "raw", train_count=100)
     result = run_gan(
-        "train", f"model={model}", "data=mnist", "data.download=false", "trainer.steps=20",
-        "trainer.batch_size=16", *SHORT, cwd=tmp_path,
+        "train",
+        f"model={model}",
+        "data=mnist",
+        "data.download=false",
+        "trainer.steps=20",
+        "trainer.batch_size=16",
+        *SHORT,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     (run_dir,) = run_folders(tmp_path)

@@ -1,10 +1,11 @@
-"""Helpers shared by the model families: reading config fields and weight init."""
+"""Helpers shared by the model families: reading config fields, weight init, spectral norm."""
 
 from __future__ import annotations
 
 import math
 
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from gan_cli.errors import UserError
 
@@ -66,3 +67,19 @@ def init_dcgan_weights(module: nn.Module) -> None:
         # N(1, 0.02) rather than N(0, 0.02): a near-zero scale would switch units off at start.
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
+
+
+def apply_spectral_norm(module: nn.Module) -> nn.Module:
+    """Spectral normalization (Miyato et al. 2018) on every Linear and Conv2d of ``module``,
+    the output layer included: the paper bounds the Lipschitz constant of the whole D, which
+    needs every layer's. Returns ``module``.
+
+    Call after the weights are initialized: the parametrization then normalizes the initial
+    weights (and its power iteration starts from them). The parametrization API, unlike the
+    older torch.nn.utils.spectral_norm hook, keeps the state_dict plain tensors
+    (``...parametrizations.weight.original``, ``_u``, ``_v``), loadable with weights_only.
+    """
+    layers = [m for m in module.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    for layer in layers:
+        spectral_norm(layer)
+    return module

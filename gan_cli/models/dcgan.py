@@ -17,7 +17,13 @@ import torch
 from torch import nn
 
 from gan_cli.errors import UserError
-from gan_cli.models.common import bool_field, float_field, init_dcgan_weights, int_field
+from gan_cli.models.common import (
+    apply_spectral_norm,
+    bool_field,
+    float_field,
+    init_dcgan_weights,
+    int_field,
+)
 from gan_cli.models.registry import register
 
 DEFAULT_Z_DIM = 100
@@ -87,10 +93,23 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """images (N, C, H, W) -> raw logits (N,)."""
+    """images (N, C, H, W) -> raw logits (N,).
 
-    def __init__(self, shape: tuple[int, int, int], width: int, batchnorm: bool, slope: float):
+    With ``spectral_norm`` every conv is spectrally normalized and ``batchnorm`` is ignored:
+    SN-GAN's discriminators have no BatchNorm (Miyato et al. 2018), and BN's
+    per-channel rescaling would undo the Lipschitz bound SN sets on each layer.
+    """
+
+    def __init__(
+        self,
+        shape: tuple[int, int, int],
+        width: int,
+        batchnorm: bool,
+        slope: float,
+        spectral_norm: bool = False,
+    ):
         super().__init__()
+        batchnorm = batchnorm and not spectral_norm
         self.shape = tuple(shape)
         image_channels, image_size, _ = self.shape
         channels = hidden_channels(image_size, width)[::-1]
@@ -110,6 +129,8 @@ class DCGANDiscriminator(nn.Module):
         layers.append(nn.Conv2d(channels[-1], 1, kernel_size=base))
         self.net = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
+        if spectral_norm:
+            apply_spectral_norm(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).reshape(x.shape[0])
@@ -144,5 +165,6 @@ def build_dcgan(cfg, shape: tuple[int, ...], n_classes: int = 0) -> tuple[nn.Mod
         width=width,
         batchnorm=bool_field(cfg, "d_batchnorm", True),
         slope=float_field(cfg, "slope", DEFAULT_SLOPE),
+        spectral_norm=bool_field(cfg, "d_spectral_norm", False),
     )
     return generator, discriminator

@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from gan_cli.models.common import bool_field, float_field, int_field, int_list_field
+from gan_cli.models.common import apply_spectral_norm, bool_field, float_field, int_field, int_list_field
 from gan_cli.models.registry import register
 
 DEFAULT_Z_DIM = 100
@@ -58,9 +58,9 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """samples (N, *shape) -> raw logits (N,)."""
+    """samples (N, *shape) -> raw logits (N,); spectral_norm wraps every Linear (Miyato et al. 2018)."""
 
-    def __init__(self, shape: tuple[int, ...], hidden: list[int], slope: float):
+    def __init__(self, shape: tuple[int, ...], hidden: list[int], slope: float, spectral_norm: bool = False):
         super().__init__()
         self.shape = tuple(shape)
         layers: list[nn.Module] = [nn.Flatten()]
@@ -70,6 +70,8 @@ class MLPDiscriminator(nn.Module):
             in_features = width
         layers.append(nn.Linear(in_features, 1))
         self.net = nn.Sequential(*layers)
+        if spectral_norm:
+            apply_spectral_norm(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(1)
@@ -86,6 +88,9 @@ def build_mlp(cfg, shape: tuple[int, ...], n_classes: int = 0) -> tuple[nn.Modul
         slope=slope,
     )
     discriminator = MLPDiscriminator(
-        shape, hidden=int_list_field(cfg, "d_hidden", DEFAULT_D_HIDDEN), slope=slope
+        shape,
+        hidden=int_list_field(cfg, "d_hidden", DEFAULT_D_HIDDEN),
+        slope=slope,
+        spectral_norm=bool_field(cfg, "d_spectral_norm", False),
     )
     return generator, discriminator
