@@ -2,18 +2,30 @@
 
 Hydra has no subcommands, so the command word is taken out of argv (argv[0] stays) before the
 command's Hydra entry point runs; every Hydra flag (-m, --cfg, --help, --info, -sc) then works as
-usual. Nothing here imports torch: help and config errors answer fast.
+usual. A plain command (argparse, no config) gets the rest of argv as a list instead. Nothing here
+imports torch: help and config errors answer fast.
 """
 
 import importlib
 import os
 import sys
+from typing import NamedTuple
 
 from gan_cli.errors import UserError
 
+
+class Command(NamedTuple):
+    module: str  # has main(): a @hydra.main function, or main(args) for a plain command
+    summary: str
+    hydra: bool = True
+
+
 COMMANDS = {
-    "train": ("gan_cli.train", "train a GAN from configs into a run folder under outputs/"),
-    "sample": ("gan_cli.sample", "images (or 2D points) from a checkpoint: a grid, PNG files or .npy"),
+    "train": Command("gan_cli.train", "train a GAN from configs into a run folder under outputs/"),
+    "sample": Command("gan_cli.sample", "images (or 2D points) from a checkpoint: a grid, PNG files or .npy"),
+    "sweeps": Command(
+        "gan_cli.sweeps", "the table of a sweep's jobs (gan train -m ...) from its folder", hydra=False
+    ),
 }
 
 USAGE = "usage: gan <command> [hydra flags] [key=value overrides]"
@@ -21,7 +33,7 @@ USAGE = "usage: gan <command> [hydra flags] [key=value overrides]"
 
 def _print_help() -> None:
     lines = [USAGE, "", "commands:"]
-    lines += [f"  {name:<8} {summary}" for name, (_, summary) in COMMANDS.items()]
+    lines += [f"  {name:<8} {command.summary}" for name, command in COMMANDS.items()]
     lines += [
         "",
         "`gan <command> --help` lists a command's config groups and options;",
@@ -30,6 +42,8 @@ def _print_help() -> None:
         "  gan train model=mlp data=mnist",
         "  gan train model=dcgan data=fashion_mnist trainer.steps=3000",
         "  gan sample ckpt=outputs/<date>/<time>-mlp-mnist n=64",
+        "  gan train -m optim.lr=1e-4,2e-4 data=fashion_mnist   # a sweep, summarized at the end",
+        "  gan sweeps outputs/multirun/<date>/<time>",
         'Shell completion: eval "$(gan train -sc install=bash)"',
     ]
     print("\n".join(lines))
@@ -65,7 +79,8 @@ def main(argv: list[str] | None = None) -> None:
 
     if args and args[0] in ("-sc", "--shell-completion") and "query=" in " ".join(args):
         command = _completion_command(argv)
-        if command is None or command not in COMMANDS:
+        # nothing printed: the completion script falls back to file names (`complete -o default`)
+        if command is None or command not in COMMANDS or not COMMANDS[command].hydra:
             return
         rest = args
     elif not args or args[0] in ("-h", "--help", "help"):
@@ -85,7 +100,10 @@ def main(argv: list[str] | None = None) -> None:
         except UserError as error:
             _fail(str(error))
 
-    module = importlib.import_module(COMMANDS[command][0])
+    module = importlib.import_module(COMMANDS[command].module)
+    if not COMMANDS[command].hydra:
+        module.main(rest)
+        return
     sys.argv = [program, *rest]
     from gan_cli import errors_report
 

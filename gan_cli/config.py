@@ -195,6 +195,9 @@ class TrainerConfig:
     n_samples: int = 64  # images in each sample grid (fixed noise)
     progress: bool = True  # rich progress bar on the console
     ema: EMAConfig = field(default_factory=lambda: EMAConfig())
+    precision: str = "auto"  # auto | 32 | bf16 | 16-mixed (autocast; a GradScaler for 16-mixed)
+    compile: str = "false"  # false | true | reduce-overhead (torch.compile of G and D)
+    channels_last: str = "auto"  # auto | true | false (conv nets; auto = on CUDA)
 
 
 @dataclass
@@ -218,7 +221,7 @@ class SampleConfig:
     ckpt: str = MISSING  # a checkpoint file, or a run folder (its best.pt, else last.pt)
     n: int = 64  # samples; with interpolate=true, the number of interpolation rows
     seed: int = 0
-    batch_size: int = 256  # samples per forward pass; the output does not depend on it
+    batch_size: int = 256  # samples moved to the device and written per step; never changes the output
     device: str = "auto"
     format: str = "grid"  # grid, png or npy
     nrow: Optional[int] = None  # grid columns; None: about sqrt(n)
@@ -264,6 +267,11 @@ def register_schemas() -> None:
 
 
 # ---- ranges and cross-option rules --------------------------------------------------------------
+# Kept here rather than imported from gan_cli.device, which imports torch.
+PRECISIONS = ("auto", "32", "bf16", "16-mixed")
+COMPILE_MODES = ("false", "true", "reduce-overhead")
+TOGGLES = ("auto", "true", "false")
+
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -317,6 +325,23 @@ def validate(cfg: DictConfig) -> None:
         _require(value is None or value in SCHEDULES, f"optim.{key}", value, " or ".join(SCHEDULES))
     decay = t.ema.decay
     _require(0 <= decay < 1, "trainer.ema.decay", decay, "0 <= decay < 1 (0 = off)")
+    precision, compile_mode = str(t.precision).lower(), str(t.compile).lower()
+    _require(precision in PRECISIONS, "trainer.precision", t.precision, ", ".join(PRECISIONS))
+    _require(compile_mode in COMPILE_MODES, "trainer.compile", t.compile, ", ".join(COMPILE_MODES))
+    _require(
+        str(t.channels_last).lower() in TOGGLES, "trainer.channels_last", t.channels_last, "auto, true, false"
+    )
+    penalties = [k for k in ("gp_lambda", "r1_gamma") if cfg.loss.get(k, 0) > 0]
+    if penalties and compile_mode != "false":
+        raise UserError(
+            f"trainer.compile={t.compile} with loss.{penalties[0]}: torch.compile cannot take the double "
+            "backward of a gradient penalty; use trainer.compile=false"
+        )
+    if penalties and precision == "16-mixed":
+        raise UserError(
+            f"trainer.precision=16-mixed with loss.{penalties[0]}: use bf16 or 32 with gradient penalties "
+            "(fp16 loss scaling would distort them)"
+        )
     if "momentum" in o:
         _require(0 <= o.momentum < 1, "optim.momentum", o.momentum, "0 <= momentum < 1")
 
@@ -385,7 +410,9 @@ def validate_sample(cfg: DictConfig) -> None:
     _require(cfg.n >= 1, "n", cfg.n, "an integer >= 1")
     _require(cfg.batch_size >= 1, "batch_size", cfg.batch_size, "an integer >= 1")
     _require(cfg.steps >= 2, "steps", cfg.steps, "an integer >= 2 (the two endpoints count)")
-    _require(cfg.nrow is None or cfg.nrow >= 1, "nrow", cfg.nrow, "an integer >= 1, or null for about sqrt(n)")
+    _require(
+        cfg.nrow is None or cfg.nrow >= 1, "nrow", cfg.nrow, "an integer >= 1, or null for about sqrt(n)"
+    )
     _require(cfg.format in SAMPLE_FORMATS, "format", cfg.format, ", ".join(SAMPLE_FORMATS))
     _require(bool(DEVICE_PATTERN.match(cfg.device)), "device", cfg.device, "auto, cpu, cuda, cuda:N or mps")
     _require(cfg.out is None or str(cfg.out).strip() != "", "out", cfg.out, "a file or folder name, or null")

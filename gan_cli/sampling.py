@@ -2,10 +2,13 @@
 
     paths = run(cfg, run_dir)   # cfg: the sample config (a DictConfig or any attribute object)
 
-The same checkpoint and seed give byte-identical files whatever n or batch_size is: latent i
-depends only on (seed, i, z_dim), because the noise is drawn on the CPU in chunks of a fixed
-size, and each forward pass is padded to a multiple of FORWARD_ROWS rows, because the CPU's
-matrix kernels round a row differently when a batch has only a few rows.
+The same checkpoint and seed give byte-identical files whatever n or batch_size is (on one
+device). Two things would break that: torch.randn does not split (two draws of 5 rows differ
+from one draw of 10), and matrix kernels on CPU and GPU round a row differently depending on how
+many rows the batch has. So latent i depends only on (seed, i, z_dim), drawn on the CPU in
+chunks of a fixed size, and G always runs on slices of exactly FORWARD_ROWS latents aligned to
+multiples of FORWARD_ROWS (the last one padded); batch_size only sets how many samples are
+moved to the device and written per step.
 
 torch is imported inside the functions: the command's help and config errors stay fast.
 """
@@ -30,8 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("gan_cli.sample")
 
 CHECKPOINT_NAMES = ("best.pt", "last.pt")  # in order of preference inside a run folder
-NOISE_CHUNK = 1024
-FORWARD_ROWS = 16
+FORWARD_ROWS = 64
+NOISE_CHUNK = 16 * FORWARD_ROWS  # a multiple, so chunks never shift the forward slices
 GIF_FRAME_MS = 150
 SUFFIX = {"grid": ".png", "scatter": ".png", "gif": ".gif", "npy": ".npy"}
 
@@ -108,11 +111,8 @@ def load_generator(path: str | os.PathLike, device: Any = "cpu", use_ema: bool =
 
 # ---- latents ------------------------------------------------------------------------------------------
 def latent_batches(seed: int, n: int, z_dim: int, batch_size: int) -> Iterator[torch.Tensor]:
-    """n latents from N(0, I) on the CPU, handed out batch_size at a time.
-
-    torch.randn does not split: two draws of 5 rows differ from one draw of 10. Drawing whole
-    chunks of NOISE_CHUNK rows and slicing them makes latent i the same for any n and batch_size.
-    """
+    """n latents from N(0, I) on the CPU, handed out batch_size at a time; latent i is the same
+    for any n and batch_size because whole chunks of NOISE_CHUNK rows are drawn and sliced."""
     import torch
 
     generator = torch.Generator().manual_seed(seed)
@@ -127,6 +127,11 @@ def latent_batches(seed: int, n: int, z_dim: int, batch_size: int) -> Iterator[t
         yield buffer[:want]
         buffer = buffer[want:]
         handed += want
+
+
+def step_size(batch_size: int) -> int:
+    """batch_size rounded up to whole forward slices, so every step starts on a slice boundary."""
+    return math.ceil(batch_size / FORWARD_ROWS) * FORWARD_ROWS
 
 
 def latents(seed: int, n: int, z_dim: int) -> torch.Tensor:
@@ -169,15 +174,27 @@ def interpolation_latents(seed: int, rows: int, steps: int, z_dim: int) -> torch
 
 # ---- the generator over batches ---------------------------------------------------------------------
 def forward(generator: nn.Module, z: torch.Tensor, device: Any) -> torch.Tensor:
-    """G(z) on the CPU as float32, computed on device in a batch padded to FORWARD_ROWS rows."""
+    """G(z) as float32 on the CPU, run on device in slices of exactly FORWARD_ROWS rows.
+
+    z must start on a slice boundary (sample index a multiple of FORWARD_ROWS): then every
+    sample is computed by the same kernel at the same position, whatever the batch around it.
+    """
     import torch
 
     rows = z.shape[0]
     pad = -rows % FORWARD_ROWS
     if pad:
         z = torch.cat([z, z.new_zeros(pad, z.shape[1])])
-    with torch.no_grad():  # not inference_mode: callers clamp the outputs in place
-        return generator(z.to(device))[:rows].float().cpu()
+    z = z.to(device)
+    cudnn = torch.backends.cudnn
+    # Some cuDNN algorithms for transposed convolutions add with atomics: the last bits of a
+    # pixel would change from run to run.
+    deterministic = cudnn.flags(
+        enabled=cudnn.enabled, benchmark=False, deterministic=True, allow_tf32=cudnn.allow_tf32
+    )
+    with deterministic, torch.no_grad():  # not inference_mode: callers clamp the outputs in place
+        out = torch.cat([generator(part) for part in z.split(FORWARD_ROWS)])
+    return out[:rows].float().cpu()
 
 
 def generate(
@@ -193,7 +210,7 @@ def interpolate(generator: nn.Module, seed: int, rows: int, steps: int, batch_si
     import torch
 
     z = interpolation_latents(seed, rows, steps, generator.z_dim).reshape(rows * steps, -1)
-    batches = z.split(batch_size)
+    batches = z.split(step_size(batch_size))
     images = torch.cat(list(generate(generator, batches, device, len(batches)))).clamp_(-1, 1)
     return images.reshape(rows, steps, *images.shape[1:])
 
@@ -356,11 +373,11 @@ def run(cfg: Any, run_dir: str | os.PathLike | None = None) -> list[Path]:
 
     cfg has the keys of gan_cli.config.SampleConfig, already checked by validate_sample.
     """
+    ckpt = resolve_checkpoint(cfg.ckpt)  # before torch is imported: a wrong path answers at once
     import torch
 
     from gan_cli import device as devices
 
-    ckpt = resolve_checkpoint(cfg.ckpt)
     target = devices.resolve(cfg.device)
     loaded = load_generator(ckpt, target, use_ema=cfg.use_ema)
     if loaded.kind == "points" and cfg.interpolate:
@@ -381,7 +398,7 @@ def run(cfg: Any, run_dir: str | os.PathLike | None = None) -> list[Path]:
         "rows" if cfg.interpolate else "samples", cfg.seed, target,
     )  # fmt: skip
 
-    G, n, batch_size = loaded.generator, cfg.n, cfg.batch_size
+    G, n, batch_size = loaded.generator, cfg.n, step_size(cfg.batch_size)
     try:
         if cfg.interpolate:
             walks = interpolate(G, cfg.seed, n, cfg.steps, batch_size, target)

@@ -1,35 +1,61 @@
 """`gan train`: compose data, models, loss and optimizers from the config and run the trainer.
 
-torch is imported inside `run`, after the config has been checked, so `gan train --help` and
+torch is imported inside `build`, after the config has been checked, so `gan train --help` and
 config errors answer before the heavy imports.
 """
 
 import contextlib
 import shutil
+import sys
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf, open_dict
 
+from gan_cli import sweeps
 from gan_cli.config import register_schemas, validate
 from gan_cli.errors import UserError
-from gan_cli.errors_report import exit_on_user_error
+from gan_cli.errors_report import exit_on_user_error, is_user_error
 
 register_schemas()
+sweeps.register_resolver()  # job folder names of a sweep (hydra.sweep.subdir)
 
 
-def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> dict[str, Any]:
-    """Train as the config says, writing into run_dir. Returns the run's summary.
-    overrides: the command line's overrides, recorded in checkpoints for `resume=`."""
+def compose(overrides: list[str], config_name: str = "train") -> DictConfig:
+    """The config `gan train OVERRIDES` would run with, without starting a run (benchmarks, tests)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+
+    with initialize_config_module(config_module="gan_cli.configs", version_base="1.3"):
+        return hydra_compose(config_name=config_name, overrides=list(overrides))
+
+
+@dataclass
+class Training:
+    """Everything a run needs, built from the config: the trainer and what the console shows."""
+
+    trainer: Any
+    reporter: Any
+    facts: dict[str, Any]
+    hparams: dict[str, Any]
+
+
+def build(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, reporter=None) -> Training:
+    """Data, models, loss, optimizers and the trainer, as the config says (resumed when
+    cfg.resume is set). overrides: the command line's, recorded in checkpoints for `resume=`.
+    reporter: a ready Reporter (the benchmark passes a silent one), else one is made in run_dir."""
     validate(cfg)
     import torch
 
     from gan_cli import checkpoint, data, device, losses, models, optim
     from gan_cli.report import Reporter
     from gan_cli.resume import check_compatible
-    from gan_cli.trainer import Networks, Trainer, TrainingStopped, total_steps
+    from gan_cli.trainer import Networks, Trainer, total_steps
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -40,6 +66,7 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> d
         check_compatible(saved["config"], config)
     target = device.resolve(cfg.device)
     device.seed_everything(cfg.seed)
+    switches = device.speed_switches(cfg.trainer, target)
     batches = data.build(cfg.data, target, cfg.trainer.batch_size)
     generator, discriminator = models.build(cfg.model, batches.shape, batches.n_classes)
     generator, discriminator = generator.to(target), discriminator.to(target)
@@ -48,7 +75,8 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> d
 
     steps = total_steps(cfg.trainer, batches.num_examples)
     resume_step = saved["step"] if saved else None
-    reporter = Reporter(run_dir, steps, show_progress=cfg.trainer.progress, resume_step=resume_step)
+    if reporter is None:
+        reporter = Reporter(run_dir, steps, show_progress=cfg.trainer.progress, resume_step=resume_step)
     g_lr, d_lr = optim.learning_rates(cfg.optim)
     g_schedule, d_schedule = optim.schedules(cfg.optim)
     facts = {
@@ -59,7 +87,8 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> d
         "optim": f"{cfg.optim.name}  lr G {g_lr:g} ({g_schedule}) / D {d_lr:g} ({d_schedule})",
         "trainer": f"{steps:,} steps x batch {cfg.trainer.batch_size}, d_steps {cfg.trainer.d_steps}"
         + (f", EMA {cfg.trainer.ema.decay:g}" if cfg.trainer.ema.decay > 0 else ""),
-        "device": f"{target} ({torch.get_num_threads()} threads)" if target.type == "cpu" else str(target),
+        "device": (f"{target} ({torch.get_num_threads()} threads)" if target.type == "cpu" else str(target))
+        + f"  {switches.describe()}",
         "seed": cfg.seed,
     }
     if saved:
@@ -77,14 +106,23 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> d
         "seed": cfg.seed,
     }
     lr_plan = ((g_schedule, g_lr), (d_schedule, d_lr))
-    loss = losses.build(cfg.loss)
     trainer = Trainer(
-        nets, loss, batches, cfg.trainer, run_dir, reporter, target, cfg.seed, config, overrides, lr_plan
-    )
+        nets, losses.build(cfg.loss), batches, cfg.trainer, run_dir, reporter, target, cfg.seed, config,
+        overrides, lr_plan, switches,
+    )  # fmt: skip
     if saved:
         trainer.restore(saved)  # also sets this run's rates, which a resume may change
+    return Training(trainer, reporter, facts, hparams)
+
+
+def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Train as the config says, writing into run_dir. Returns the run's summary."""
+    from gan_cli.trainer import TrainingStopped
+
+    training = build(cfg, run_dir, overrides)
+    trainer, reporter, run_dir = training.trainer, training.reporter, Path(run_dir)
     try:
-        reporter.start("gan train", facts, hparams, start_step=trainer.step)
+        reporter.start("gan train", training.facts, training.hparams, start_step=trainer.step)
         try:
             summary = trainer.fit()
         except TrainingStopped as stop:
@@ -127,9 +165,36 @@ def _discard_if_unused(run_dir: Path) -> None:
 def main(cfg: DictConfig) -> Any:
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
+    overrides = list(hydra_cfg.overrides.task)
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        return _sweep_job(cfg, run_dir, overrides, hydra_cfg)
     try:
-        summary = run(cfg, run_dir, list(hydra_cfg.overrides.task))
+        summary = run(cfg, run_dir, overrides)
     except UserError:
         _discard_if_unused(run_dir)
         raise
-    return summary.get("d_loss")
+    return sweeps.objective(summary)
+
+
+def _sweep_job(cfg: DictConfig, run_dir: Path, overrides: list[str], hydra_cfg) -> float | None:
+    """One job of a sweep. Hydra's sweepers re-raise a job's exception once its batch is done, which
+    skips the summary at the end (and stops an Optuna search), so a failure is written into the job's
+    folder (error.txt) and the sweep goes on; the summary reads it back. Returns the sweep's
+    objective, or None for a failed job (Optuna records that trial as failed)."""
+    n_jobs = sweeps.local_parallel_jobs(hydra_cfg.launcher)
+    if n_jobs is not None:
+        import torch
+
+        torch.set_num_threads(sweeps.threads_per_job(n_jobs, sweeps.available_cores()))
+        with open_dict(cfg):
+            cfg.trainer.progress = False  # several live progress bars on one terminal garble each other
+    try:
+        return sweeps.objective(run(cfg, run_dir, overrides))
+    except Exception as error:
+        bug = not is_user_error(error)
+        status, message = sweeps.record_failure(run_dir, error, with_traceback=bug)
+        if bug:
+            traceback.print_exc()
+        sys.stderr.write(f"gan: job {hydra_cfg.job.num} {status}: {message}\n")
+        sys.stderr.flush()
+        return None

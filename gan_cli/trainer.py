@@ -7,6 +7,7 @@ frozen during the G update so no gradient is computed for weights nobody steps.
 """
 
 import contextlib
+import functools
 import json
 import math
 import signal
@@ -20,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from gan_cli import checkpoint, penalties, plots
+from gan_cli.device import SpeedSwitches
 from gan_cli.ema import EMAGenerator
 from gan_cli.errors import UserError
 from gan_cli.losses import GANLoss
@@ -93,6 +95,7 @@ class Trainer:
         config: dict[str, Any],
         overrides: list[str] | None = None,
         lr_plan: tuple[tuple[str, float], tuple[str, float]] | None = None,
+        switches: SpeedSwitches | None = None,
     ):
         self.nets, self.loss, self.batches, self.cfg = nets, loss, batches, cfg
         self.run_dir, self.reporter, self.device, self.config = Path(run_dir), reporter, device, config
@@ -105,6 +108,7 @@ class Trainer:
         self._scheduled = any(schedule != "constant" for schedule, _ in self.lr_plan)
         decay = cfg.ema.decay if "ema" in cfg else 0.0
         self.ema = EMAGenerator(nets.generator, decay, cfg.ema.warmup) if decay > 0 else None
+        self._setup_speed(switches or SpeedSwitches())
         self.z_dim = nets.generator.z_dim
         noise = torch.Generator().manual_seed(seed)
         # One fixed noise for every grid, so grids of a run are comparable frame to frame.
@@ -126,50 +130,89 @@ class Trainer:
         # periodic checkpoints already there (a resumed run) count towards keep_checkpoints
         self._periodic: list[Path] = sorted((self.run_dir / "checkpoints").glob("step_*.pt"))
 
+    def _setup_speed(self, switches: SpeedSwitches) -> None:
+        """Autocast, loss scaling, channels_last, torch.compile and the fused D forward."""
+        self.switches = switches
+        G, D = self.nets.generator, self.nets.discriminator
+        dtype = switches.autocast_dtype
+        self._autocast = (
+            functools.partial(torch.autocast, self.device.type, dtype=dtype)
+            if dtype
+            else contextlib.nullcontext
+        )
+        fp16 = switches.precision == "16-mixed"
+        self._scalers = {
+            net: torch.amp.GradScaler(self.device.type) if fp16 else None for net in ("g", "d")
+        }  # one per network: each has its own optimizer step
+        images = self.batches.kind == "image"
+        self._channels_last = switches.channels_last and images
+        if self._channels_last:
+            G.to(memory_format=torch.channels_last)
+            D.to(memory_format=torch.channels_last)
+        # compiled callables for the step; the plain modules stay for EMA, samples and checkpoints
+        mode = None if switches.compile == "true" else switches.compile
+        compiled = switches.compile != "false"
+        self._G = torch.compile(G, mode=mode) if compiled else G
+        self._D = torch.compile(D, mode=mode) if compiled else D
+        # One D forward over real and fake together halves the kernel launches; only exact when no
+        # layer of D computes batch statistics (BatchNorm would then mix real and fake).
+        self._fuse_d = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
+
+    def _update(self, network: str, optimizer: torch.optim.Optimizer, objective: Tensor) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        scaler = self._scalers[network]
+        if scaler is None:
+            objective.backward()
+            optimizer.step()
+        else:
+            scaler.scale(objective).backward()
+            scaler.step(optimizer)
+            scaler.update()
+
     # ---- one generator update (and its d_steps discriminator updates) -----------------------------
     def train_step(self) -> None:
-        G, D, loss = self.nets.generator, self.nets.discriminator, self.loss
-        g_opt, d_opt = self.nets.g_optimizer, self.nets.d_optimizer
+        G, D, loss, raw_D = self._G, self._D, self.loss, self.nets.discriminator
         batch_size, d_steps = self.cfg.batch_size, self.cfg.d_steps
 
         for i in range(d_steps):
             real, _ = self.batches.next()
+            if self._channels_last:
+                real = real.contiguous(memory_format=torch.channels_last)
             z = torch.randn(batch_size, self.z_dim, device=self.device)
-            if i == d_steps - 1:
-                fake = G(z)  # kept with its graph: the G update reuses it through the updated D
-            else:
-                with torch.no_grad():
-                    fake = G(z)
             self._d_updates += 1
             r1_now = loss.r1_gamma > 0 and self._d_updates % loss.r1_every == 0
             if r1_now:
                 real.requires_grad_(True)
-            real_logits = D(real)
-            fake_logits = D(fake.detach())
-            d_loss = loss.d_loss(real_logits, fake_logits)
-            d_objective = d_loss
-            if loss.gp_lambda > 0:
-                d_objective = d_objective + loss.gp_lambda * penalties.gradient_penalty(D, real, fake)
-            if r1_now:
-                d_objective = d_objective + penalties.lazy_weight(loss.r1_gamma, loss.r1_every) * (
-                    penalties.r1_penalty(real_logits, real)
-                )
-            d_opt.zero_grad(set_to_none=True)
-            d_objective.backward()
-            d_opt.step()
+            with self._autocast():
+                if i == d_steps - 1:
+                    fake = G(z)  # kept with its graph: the G update reuses it through the updated D
+                else:
+                    with torch.no_grad():
+                        fake = G(z)
+                if self._fuse_d:
+                    real_logits, fake_logits = D(torch.cat((real, fake.detach()))).float().split(batch_size)
+                else:
+                    real_logits, fake_logits = D(real).float(), D(fake.detach()).float()
+                d_loss = loss.d_loss(real_logits, fake_logits)
+                d_objective = d_loss
+                if loss.gp_lambda > 0:
+                    d_objective = d_objective + loss.gp_lambda * penalties.gradient_penalty(raw_D, real, fake)
+                if r1_now:
+                    r1 = penalties.r1_penalty(real_logits, real)
+                    d_objective = d_objective + penalties.lazy_weight(loss.r1_gamma, loss.r1_every) * r1
+            self._update("d", self.nets.d_optimizer, d_objective)
             if loss.clip > 0:
-                penalties.clip_weights_(D, loss.clip)
+                penalties.clip_weights_(raw_D, loss.clip)
 
-        D.requires_grad_(False)
-        g_fake_logits = D(fake)
-        if loss.g_needs_real:
-            g_loss = loss.g_loss(g_fake_logits, D(real.detach()))
-        else:
-            g_loss = loss.g_loss(g_fake_logits)
-        g_opt.zero_grad(set_to_none=True)
-        g_loss.backward()
-        g_opt.step()
-        D.requires_grad_(True)
+        raw_D.requires_grad_(False)
+        with self._autocast():
+            g_fake_logits = D(fake).float()
+            if loss.g_needs_real:
+                g_loss = loss.g_loss(g_fake_logits, D(real.detach()).float())
+            else:
+                g_loss = loss.g_loss(g_fake_logits)
+        self._update("g", self.nets.g_optimizer, g_loss)
+        raw_D.requires_grad_(True)
         if self.ema is not None:
             self.ema.update()
 

@@ -412,6 +412,14 @@ def test_ckpt_is_required():
         validate_sample(OmegaConf.structured(SampleConfig))
 
 
+def test_sample_help_lists_the_options(tmp_path):
+    result = run_gan("sample", "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for line in ("ckpt: ???", "format: grid", "interpolate: false", "use_ema: true", "gan sample ckpt="):
+        assert line in result.stdout
+    assert not (tmp_path / "outputs").exists()
+
+
 def test_the_command_module_does_not_import_torch():
     code = "import sys, gan_cli.sample; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -422,23 +430,16 @@ def test_the_command_module_does_not_import_torch():
 SHORT = ["trainer.steps=20", "trainer.log_every=10", "trainer.sample_every=20", "trainer.ckpt_every=20"]
 
 
-@pytest.fixture(scope="module")
-def ring8_run(tmp_path_factory) -> Path:
-    cwd = tmp_path_factory.mktemp("ring8")
-    result = run_gan("train", "data=ring8", *SMALL_MLP, *SHORT, cwd=cwd)
-    assert result.returncode == 0, result.stderr
-    (run_dir,) = run_folders(cwd)
-    return run_dir
-
-
 @pytest.mark.slow
-def test_gan_sample_on_a_trained_2d_run_folder(ring8_run):
-    cwd = ring8_run.parents[2]
-    result = run_gan("sample", f"ckpt={ring8_run}", "n=500", cwd=cwd)
+def test_gan_sample_writes_into_its_own_run_folder(ckpts, tmp_path):
+    run_dir = tmp_path / "outputs" / "2026-11-28" / "10-00-00-mlp-ring8"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "checkpoints" / "last.pt").write_bytes(ckpts["ring8"].read_bytes())
+    result = run_gan("sample", f"ckpt={run_dir}", "n=500", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    sample_dir = next(p for p in run_folders(cwd) if p.name.endswith("-sample"))
+    (sample_dir,) = [p for p in run_folders(tmp_path) if p.name.endswith("-sample")]
     assert (sample_dir / ".hydra" / "config.yaml").is_file()
-    relative = sample_dir.relative_to(cwd)
+    relative = sample_dir.relative_to(tmp_path)
     assert result.stdout.splitlines() == [f"wrote {relative}/samples.png", f"wrote {relative}/samples.npy"]
     assert np.load(sample_dir / "samples.npy").shape == (500, 2)
     assert png_size(sample_dir / "samples.png") == (512, 512)
@@ -448,9 +449,8 @@ def test_gan_sample_on_a_trained_2d_run_folder(ring8_run):
 @pytest.mark.slow
 def test_gan_sample_on_a_trained_mnist_checkpoint(tmp_path):
     write_idx_set(tmp_path / "data" / "MNIST" / "raw", train_count=100)
-    result = run_gan(
-        "train", "data.download=false", "trainer.batch_size=16", *SMALL_MLP, *SHORT, cwd=tmp_path
-    )
+    train = ("data.download=false", "trainer.batch_size=16", "trainer.ema.decay=0.9", *SMALL_MLP, *SHORT)
+    result = run_gan("train", *train, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     (run_dir,) = run_folders(tmp_path)
     ckpt = run_dir / "checkpoints" / "last.pt"
@@ -460,18 +460,19 @@ def test_gan_sample_on_a_trained_mnist_checkpoint(tmp_path):
     assert result.stdout.splitlines() == ["wrote grid.png"]
     assert png_size(tmp_path / "grid.png") == (4 * 30 + 2, 4 * 30 + 2)
     assert run_folders(tmp_path) == [run_dir]  # out= leaves no sample run folder behind
-    cfg = sample_cfg(ckpt, n=16, seed=3, out=str(tmp_path / "again.png"))
-    sampling.run(cfg)
+    sampling.run(sample_cfg(ckpt, n=16, seed=3, out=str(tmp_path / "again.png")))
     assert (tmp_path / "again.png").read_bytes() == (tmp_path / "grid.png").read_bytes()
 
-    args = ("interpolate=true", "n=3", "steps=4", "gif=true", "out=walks")
-    result = run_gan("sample", f"ckpt={run_dir}", *args, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in (tmp_path / "walks").iterdir()) == [
-        "interpolation.gif",
-        "interpolation.png",
-    ]
-    assert png_size(tmp_path / "walks" / "interpolation.png") == (4 * 30 + 2, 3 * 30 + 2)
+    # the run kept an EMA generator: it is the default, use_ema=false picks the raw one
+    assert "ema_generator" in checkpoint.load(ckpt)
+    sampling.run(sample_cfg(ckpt, n=16, seed=3, use_ema=False, out=str(tmp_path / "raw.png")))
+    assert (tmp_path / "raw.png").read_bytes() != (tmp_path / "grid.png").read_bytes()
+
+    walks = sampling.run(
+        sample_cfg(run_dir, interpolate=True, n=3, steps=4, gif=True, out=str(tmp_path / "w"))
+    )
+    assert walks == [tmp_path / "w" / "interpolation.png", tmp_path / "w" / "interpolation.gif"]
+    assert png_size(walks[0]) == (4 * 30 + 2, 3 * 30 + 2)
 
 
 @pytest.mark.slow

@@ -1,0 +1,62 @@
+"""The Hydra callback behind every `gan train -m ...` (configs/train.yaml, hydra.callbacks).
+
+Hydra calls on_multirun_start and on_multirun_end once, in the launching process, whatever the
+launcher; the jobs themselves may run elsewhere, so the summary is read from the job folders
+(gan_cli.sweeps), never collected from job return values. Importing this module stays light: Hydra
+instantiates the callback for single runs too.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, read_write
+
+from gan_cli import sweeps
+
+FAILED_SWEEP_EXIT = 1
+
+
+class SweepSummary(Callback):
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Name job folders by what varies: overrides that every job shares (data=ring8
+        trainer.steps=20) are excluded from the names. Each job's config is composed again from the
+        sweep's hydra overrides plus the job's own (in a joblib or SLURM worker too), so an override
+        appended here reaches every job's hydra.sweep.subdir."""
+        overrides = config.hydra.overrides
+        try:
+            parsed = OverridesParser.create().parse_overrides(list(overrides.task))
+        except Exception:  # Hydra reports bad overrides itself, right after this hook
+            return
+        shared = [o.key_or_group for o in parsed if not o.is_sweep_override()]
+        excluded = list(config.hydra.job.config.override_dirname.exclude_keys)
+        excluded += [key for key in shared if key not in excluded]
+        if excluded:
+            with read_write(overrides):
+                overrides.hydra.append(
+                    f"hydra.job.config.override_dirname.exclude_keys=[{','.join(excluded)}]"
+                )
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        sweep = sweeps.summarize(sweep_dir)
+        files = sweeps.write_files(sweep) if sweep.jobs else ()
+        sweeps.print_summary(sweep, files=files)
+        if sweep.failed:
+            failed = sum(job.status == sweeps.FAILED for job in sweep.failed)
+            diverged = len(sweep.failed) - failed
+            what = " and ".join(
+                f"{n} {word}" for n, word in ((failed, "failed"), (diverged, "diverged")) if n
+            )
+            sys.stderr.write(
+                f"gan: error: of {len(sweep.jobs)} jobs {what}; the table above has all of them "
+                f"(`gan sweeps {sweep_dir}` shows it again)\n"
+            )
+            sys.stderr.flush()
+            # Hydra turns a callback's Exception into a warning; SystemExit passes through it and
+            # through the sweep's end, which is all that is left to do.
+            raise SystemExit(FAILED_SWEEP_EXIT)
