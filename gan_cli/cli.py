@@ -23,6 +23,9 @@ class Command(NamedTuple):
 COMMANDS = {
     "train": Command("gan_cli.train", "train a GAN from configs into a run folder under outputs/"),
     "sample": Command("gan_cli.sample", "images (or 2D points) from a checkpoint: a grid, PNG files or .npy"),
+    "eval": Command(
+        "gan_cli.eval", "scores of a checkpoint: FID, KID, precision/recall, class or mode coverage"
+    ),
     "sweeps": Command(
         "gan_cli.sweeps", "the table of a sweep's jobs (gan train -m ...) from its folder", hydra=False
     ),
@@ -42,6 +45,7 @@ def _print_help() -> None:
         "  gan train model=mlp data=mnist",
         "  gan train model=dcgan data=fashion_mnist trainer.steps=3000",
         "  gan sample ckpt=outputs/<date>/<time>-mlp-mnist n=64",
+        "  gan eval ckpt=outputs/<date>/<time>-mlp-mnist 'metrics=[fid,kid,pr]'",
         "  gan train -m optim.lr=1e-4,2e-4 data=fashion_mnist   # a sweep, summarized at the end",
         "  gan sweeps outputs/multirun/<date>/<time>",
         'Shell completion: eval "$(gan train -sc install=bash)"',

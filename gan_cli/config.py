@@ -232,6 +232,28 @@ class SampleConfig:
     out: Optional[str] = None  # a file or a folder; None: the command's run folder
 
 
+# ---- gan eval -----------------------------------------------------------------------------------
+# Kept here rather than imported from gan_cli.evaluation, so config errors answer before torch loads
+# (tests/test_eval.py checks that both lists agree).
+EVAL_METRICS = ("fid", "kid", "pr", "coverage", "score", "modes")
+EVAL_FEATURES = ("classifier", "inception")
+
+
+@dataclass
+class EvalConfig:
+    ckpt: str = MISSING  # a checkpoint file, or a run folder (its best.pt, else last.pt)
+    metrics: Optional[List[str]] = None  # None: the data set's defaults
+    n: int = 10_000  # generated samples (and real ones, up to the split's size)
+    split: str = "test"  # the real images compared with: test or train
+    features: str = "classifier"  # classifier (offline) or inception (the standard, downloaded)
+    batch_size: int = 500
+    device: str = "auto"
+    seed: int = 0
+    use_ema: bool = True  # the EMA generator when the checkpoint holds one
+    out: Optional[str] = None  # a .json file or a folder; None: eval.json beside the checkpoint
+    data_root: Optional[str] = None  # None: the checkpoint's data.root
+
+
 SCHEMAS = {
     "model": {"mlp": MLPModel, "dcgan": DCGANModel},
     "data": {
@@ -261,6 +283,7 @@ def register_schemas() -> None:
     store = ConfigStore.instance()
     store.store(name="train_schema", node=TrainConfig)
     store.store(name="sample_schema", node=SampleConfig)
+    store.store(name="eval_schema", node=EvalConfig)
     for group, options in SCHEMAS.items():
         for option, schema in options.items():
             store.store(name=f"{group}_{option}_schema", node=schema, package=group)
@@ -429,3 +452,30 @@ def validate_sample(cfg: DictConfig) -> None:
             f"nrow={cfg.nrow} does not apply with interpolate=true: each grid row is one walk "
             "of `steps` images"
         )
+
+
+def validate_eval(cfg: DictConfig) -> None:
+    """`gan eval`'s checks that need no checkpoint: UserError naming key, value and allowed range."""
+    if "ckpt" in OmegaConf.missing_keys(cfg) or not str(cfg.ckpt).strip():
+        raise UserError("ckpt is required: add ckpt=<checkpoint .pt file or run folder> to the command line")
+    if cfg.metrics is not None:
+        metrics = list(cfg.metrics)
+        _require(
+            len(metrics) >= 1, "metrics", metrics, "a list such as [fid,kid,pr], or null for the defaults"
+        )
+        for name in metrics:
+            _require(name in EVAL_METRICS, "metrics", name, ", ".join(EVAL_METRICS))
+    _require(cfg.n >= 2, "n", cfg.n, "an integer >= 2")
+    _require(cfg.split in ("train", "test"), "split", cfg.split, "train or test")
+    _require(cfg.features in EVAL_FEATURES, "features", cfg.features, ", ".join(EVAL_FEATURES))
+    _require(cfg.batch_size >= 1, "batch_size", cfg.batch_size, "an integer >= 1")
+    _require(bool(DEVICE_PATTERN.match(cfg.device)), "device", cfg.device, "auto, cpu, cuda, cuda:N or mps")
+    _require(
+        cfg.out is None or str(cfg.out).strip() != "", "out", cfg.out, "a .json file or a folder, or null"
+    )
+    _require(
+        cfg.data_root is None or str(cfg.data_root).strip() != "",
+        "data_root",
+        cfg.data_root,
+        "a folder, or null for the checkpoint's data.root",
+    )

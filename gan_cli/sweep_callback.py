@@ -47,14 +47,13 @@ class SweepSummary(Callback):
         files = sweeps.write_files(sweep) if sweep.jobs else ()
         sweeps.print_summary(sweep, files=files)
         if sweep.failed:
-            failed = sum(job.status == sweeps.FAILED for job in sweep.failed)
-            diverged = len(sweep.failed) - failed
-            what = " and ".join(
-                f"{n} {word}" for n, word in ((failed, "failed"), (diverged, "diverged")) if n
-            )
+            diverged = sum(job.status == sweeps.DIVERGED for job in sweep.failed)
+            what = "diverged" if diverged == len(sweep.failed) else "failed"
+            if 0 < diverged < len(sweep.failed):
+                what += f" ({diverged} diverged)"
             sys.stderr.write(
-                f"gan: error: of {len(sweep.jobs)} jobs {what}; the table above has all of them "
-                f"(`gan sweeps {sweep_dir}` shows it again)\n"
+                f"gan: error: {len(sweep.failed)} of {len(sweep.jobs)} jobs {what}; the table above has "
+                f"all of them (`gan sweeps {sweep_dir}` shows it again)\n"
             )
             sys.stderr.flush()
             # Hydra turns a callback's Exception into a warning; SystemExit passes through it and

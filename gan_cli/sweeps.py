@@ -60,21 +60,26 @@ def _split_override(line: str) -> tuple[str, str | None]:
     return key.lstrip("+~"), (value if sep else None)
 
 
-def _short_value(value: str) -> str:
-    """Filesystem- and shell-safe: [32,64] -> 32_64, a/b -> a_b; long floats (Optuna's) to 4 digits."""
+def _readable(value: str) -> str:
+    """Optuna's 0.00012520653814999459 as 0.0001252; anything else as it is."""
     if len(value) > 8:
         try:
-            value = f"{float(value):.4g}"
+            return f"{float(value):.4g}"
         except ValueError:
             pass
-    value = re.sub(r"[^A-Za-z0-9.+-]+", "_", value).strip("_")
+    return value
+
+
+def _short_value(value: str) -> str:
+    """Filesystem- and shell-safe: [32,64] -> 32_64, a/b -> a_b, long floats to 4 digits."""
+    value = re.sub(r"[^A-Za-z0-9.+-]+", "_", _readable(value)).strip("_")
     return value or "_"
 
 
 def short_keys(keys: list[str]) -> dict[str, str]:
     """optim.lr -> lr, unless another key ends the same way (then both stay whole)."""
     tails = [key.rsplit(".", 1)[-1] for key in keys]
-    return {key: tail if tails.count(tail) == 1 else key for key, tail in zip(keys, tails)}
+    return {key: tail if tails.count(tail) == 1 else key for key, tail in zip(keys, tails, strict=True)}
 
 
 def job_dirname(num: Any, overrides: Any, exclude_keys: Any = ()) -> str:
@@ -219,7 +224,9 @@ def read_job(folder: Path, num: int) -> Job:
     folder = Path(folder)
     overrides = _read_yaml(folder / ".hydra" / "overrides.yaml") or []
     pairs = dict(_split_override(str(line)) for line in overrides)
-    job = Job(num=num, folder=folder, overrides={k: "" if v is None else v for k, v in pairs.items()}, status=OK)
+    job = Job(
+        num=num, folder=folder, overrides={k: "" if v is None else v for k, v in pairs.items()}, status=OK
+    )
     summary: dict[str, Any] = {}
     try:
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
@@ -372,7 +379,7 @@ def _display(sweep: Sweep, full_paths: bool) -> tuple[list[str], list[list[str]]
     rows = []
     for job in sweep.jobs:
         cells = ["★" if job.best else ""] if marker else []
-        cells += [str(job.num), *[job.overrides.get(key, "") for key in sweep.swept], job.status]
+        cells += [str(job.num), *[_readable(job.overrides.get(key, "")) for key in sweep.swept], job.status]
         cells += [_format(key, job.numbers.get(key)) for key in numbers]
         if job.checkpoint is None:
             cells.append("")
@@ -425,7 +432,10 @@ def to_markdown(sweep: Sweep) -> str:
     lines += ["", row(header), row(["---"] * len(header)), *[row(cells) for cells in rows]]
     if sweep.failed:
         lines += ["", "Failures:", ""]
-        lines += [f"- job {job.num} ({job.status}): {job.error} — `{job.folder.name}/{ERROR_FILE}`" for job in sweep.failed]
+        lines += [
+            f"- job {job.num} ({job.status}): {job.error} — `{job.folder.name}/{ERROR_FILE}`"
+            for job in sweep.failed
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -463,7 +473,7 @@ def print_summary(sweep: Sweep, console: Any = None, files: tuple[Path, ...] = (
     for name in header:
         table.add_column(name, justify="right" if name in numeric or name == "job" else "left", no_wrap=True)
     styles = {FAILED: "red", DIVERGED: "red", INCOMPLETE: "yellow"}
-    for job, cells in zip(sweep.jobs, rows):
+    for job, cells in zip(sweep.jobs, rows, strict=True):
         table.add_row(*cells, style="bold green" if job.best else styles.get(job.status))
     if not console.is_terminal:  # a log file or a pipe: the whole table rather than cut cells
         natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
@@ -471,12 +481,15 @@ def print_summary(sweep: Sweep, console: Any = None, files: tuple[Path, ...] = (
     console.print(table)
     for job in sweep.failed:
         console.print(
-            f"[red]job {job.num} {job.status}[/red]: {job.error} ({_relative(job.folder, Path.cwd())}/{ERROR_FILE})",
+            f"[red]job {job.num} {job.status}[/red]: {job.error} "
+            f"({_relative(job.folder, Path.cwd())}/{ERROR_FILE})",
             highlight=False,
         )
     best = sweep.best
     if best is not None and best.checkpoint is not None:
-        console.print(f"best: job {best.num}  gan sample ckpt={_relative(best.checkpoint, Path.cwd())}", highlight=False)
+        console.print(
+            f"best: job {best.num}  gan sample ckpt={_relative(best.checkpoint, Path.cwd())}", highlight=False
+        )
     if files:
         console.print("written: " + ", ".join(_relative(p, Path.cwd()) for p in files), highlight=False)
 
@@ -494,7 +507,10 @@ def _not_a_sweep(folder: Path) -> str:
     inner = sorted({m.parent for m in markers})
     if inner:
         return f"{folder} is not a sweep folder but holds {len(inner)}; the newest is {inner[-1]}"
-    return f"{folder} is not a sweep folder: no job folders (with .hydra/) in it; sweeps are under outputs/multirun/<date>/<time>"
+    return (
+        f"{folder} is not a sweep folder: no job folders (with .hydra/) in it; "
+        "sweeps are under outputs/multirun/<date>/<time>"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -154,6 +154,7 @@ class Trainer:
         compiled = switches.compile != "false"
         self._G = torch.compile(G, mode=mode) if compiled else G
         self._D = torch.compile(D, mode=mode) if compiled else D
+        self._cuda_graphs = switches.compile == "reduce-overhead" and self.device.type == "cuda"
         # One D forward over real and fake together halves the kernel launches; only exact when no
         # layer of D computes batch statistics (BatchNorm would then mix real and fake).
         self._fuse_d = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
@@ -174,6 +175,8 @@ class Trainer:
         G, D, loss, raw_D = self._G, self._D, self.loss, self.nets.discriminator
         batch_size, d_steps = self.cfg.batch_size, self.cfg.d_steps
 
+        if self._cuda_graphs:
+            torch.compiler.cudagraph_mark_step_begin()  # outputs of the last step may be reused
         for i in range(d_steps):
             real, _ = self.batches.next()
             if self._channels_last:
@@ -200,6 +203,8 @@ class Trainer:
                 if r1_now:
                     r1 = penalties.r1_penalty(real_logits, real)
                     d_objective = d_objective + penalties.lazy_weight(loss.r1_gamma, loss.r1_every) * r1
+            # read before D runs again: CUDA graphs (compile=reduce-overhead) reuse output buffers
+            d_outputs = (loss.d_output(real_logits), loss.d_output(fake_logits))
             self._update("d", self.nets.d_optimizer, d_objective)
             if loss.clip > 0:
                 penalties.clip_weights_(raw_D, loss.clip)
@@ -216,9 +221,7 @@ class Trainer:
         if self.ema is not None:
             self.ema.update()
 
-        self._running += torch.stack(
-            (d_loss.detach(), g_loss.detach(), loss.d_output(real_logits), loss.d_output(fake_logits))
-        )
+        self._running += torch.stack((d_loss.detach(), g_loss.detach(), *d_outputs))
         self._running_steps += 1
         self.step += 1
         if self._scheduled:

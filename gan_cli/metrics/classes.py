@@ -37,7 +37,9 @@ def class_histogram(probs: Tensor, n_classes: int) -> Tensor:
     return torch.bincount(predicted, minlength=n_classes).double()
 
 
-def class_coverage(fake_probs: Tensor, real_counts: Tensor, min_share: float = MIN_SHARE) -> tuple[int, float]:
+def class_coverage(
+    fake_probs: Tensor, real_counts: Tensor, min_share: float = MIN_SHARE
+) -> tuple[int, float]:
     """(classes covered, KL(generated histogram || real histogram)).
 
     real_counts: the real set's class histogram (class_histogram of the classifier on real images,

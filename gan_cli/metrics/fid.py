@@ -27,9 +27,13 @@ class FeaturesAsInput(nn.Module):
 
 def _check(real: Tensor, fake: Tensor, minimum: int, what: str) -> None:
     if real.dim() != 2 or fake.dim() != 2 or real.shape[1] != fake.shape[1]:
-        raise ValueError(f"{what} needs two (n, d) feature sets of one d, got {tuple(real.shape)}, {tuple(fake.shape)}")
+        raise ValueError(
+            f"{what} needs two (n, d) feature sets of one d, got {tuple(real.shape)}, {tuple(fake.shape)}"
+        )
     if real.shape[0] < minimum or fake.shape[0] < minimum:
-        raise ValueError(f"{what} needs at least {minimum} samples per set, got {real.shape[0]} and {fake.shape[0]}")
+        raise ValueError(
+            f"{what} needs at least {minimum} samples per set, got {real.shape[0]} and {fake.shape[0]}"
+        )
 
 
 def frechet_distance(real: Tensor, fake: Tensor) -> float:

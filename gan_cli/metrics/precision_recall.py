@@ -49,7 +49,9 @@ def precision_recall(
     """(precision, recall) of fake (m, d) against real (n, d); radii are computed when not given."""
     real, fake = real.detach().cpu(), fake.detach().cpu()
     if real.dim() != 2 or fake.dim() != 2 or real.shape[1] != fake.shape[1]:
-        raise ValueError(f"need two (n, d) feature sets of one d, got {tuple(real.shape)}, {tuple(fake.shape)}")
+        raise ValueError(
+            f"need two (n, d) feature sets of one d, got {tuple(real.shape)}, {tuple(fake.shape)}"
+        )
     real_radii = knn_radii(real, k, chunk) if real_radii is None else real_radii.detach().cpu().float()
     fake_radii = knn_radii(fake, k, chunk) if fake_radii is None else fake_radii.detach().cpu().float()
     fake_inside = torch.zeros(fake.shape[0], dtype=torch.bool)

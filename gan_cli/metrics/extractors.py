@@ -1,0 +1,185 @@
+"""Feature extractors: uint8 images in, (features, class probabilities) out.
+
+- classifier: gan_cli's own small CNN trained on the data set (classifier.py). Works offline.
+- inception: the Inception-v3 weights every published FID uses (the TensorFlow graph of
+  2015-12-05, ported to PyTorch; torch-fidelity's copy of them), fetched on first use into torch's
+  hub cache. Its 2048-d pool features and its softmax over the 1008 logits (Inception Score).
+
+Every result names the extractor it was computed with: numbers from different extractors do not
+compare.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from gan_cli.errors import UserError
+
+log = logging.getLogger("gan_cli.eval")
+
+NAMES = ("classifier", "inception")
+
+INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
+# A mirror for machines that cannot reach the URL above: any URL urllib opens, file:// included.
+URL_VARIABLE = "GAN_INCEPTION_URL"
+# urllib waits without limit by default; behind a firewall that drops packets that is minutes.
+FETCH_TIMEOUT_S = 15.0
+
+
+class Extractor:
+    """What the metrics need from an extractor. Subclasses set the attributes and `_forward`."""
+
+    name: str  # "classifier" or "inception": the name results carry
+    ident: str  # names the exact weights, for cache keys
+    num_features: int
+    n_classes: int  # > 0 when the probabilities are over the data set's own classes (coverage)
+    has_probs: bool  # class probabilities are available (score)
+    batch_size: int  # images per forward pass, at most
+    info: dict[str, Any]  # facts for the results (e.g. the classifier's accuracy)
+
+    def __call__(self, images_u8: Tensor) -> tuple[Tensor, Tensor | None]:
+        """uint8 (N, C, H, W) -> float32 features (N, num_features) and probabilities, on the CPU."""
+        features, probs = [], []
+        with torch.no_grad():
+            for chunk in images_u8.split(self.batch_size):
+                f, p = self._forward(chunk)
+                features.append(f.float().cpu())
+                probs.append(None if p is None else p.float().cpu())
+        return torch.cat(features), None if probs[0] is None else torch.cat(probs)
+
+    def _forward(self, images_u8: Tensor) -> tuple[Tensor, Tensor | None]:
+        raise NotImplementedError
+
+
+class ClassifierExtractor(Extractor):
+    name = "classifier"
+    has_probs = True
+    batch_size = 1000
+
+    def __init__(self, trained) -> None:
+        self.model = trained.model
+        self.device = next(self.model.parameters()).device
+        self.num_features = self.model.num_features
+        self.n_classes = self.model.n_classes
+        self.ident = f"{trained.key}-{trained.weights_digest}"
+        self.info = {
+            "classifier": str(trained.path),
+            "classifier_accuracy": trained.accuracy,
+            "classifier_accuracy_on": trained.accuracy_on,
+        }
+
+    def _forward(self, images_u8: Tensor) -> tuple[Tensor, Tensor]:
+        features, logits = self.model.features_and_logits(images_u8.to(self.device))
+        return features, logits.softmax(dim=1)
+
+
+class InceptionExtractor(Extractor):
+    name = "inception"
+    ident = "inception-2015-12-05"
+    num_features = 2048
+    n_classes = 0  # ImageNet's classes, not the data set's: no class coverage
+    has_probs = True
+    batch_size = 100
+
+    def __init__(self, device: torch.device | str, weights: Path | None = None) -> None:
+        weights = inception_weights() if weights is None else weights
+        try:
+            from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+        except ImportError:
+            raise UserError(
+                "features=inception needs the torch-fidelity package (pip install torch-fidelity); "
+                "or use features=classifier"
+            ) from None
+        # torch-fidelity reads the file with weights_only=False; reading it once with True first
+        # makes sure the file holds only tensors.
+        try:
+            torch.load(weights, map_location="cpu", weights_only=True)
+        except Exception as error:
+            raise UserError(
+                f"{weights} is not a readable Inception weights file ({_short(error)}); "
+                "delete it to fetch it again, or use features=classifier"
+            ) from None
+        self.model = FeatureExtractorInceptionV3(
+            "inception-v3-compat", ["2048", "logits_unbiased"], feature_extractor_weights_path=str(weights)
+        ).to(device)
+        self.device = torch.device(device)
+        self.info = {"inception_weights": str(weights)}
+
+    def _forward(self, images_u8: Tensor) -> tuple[Tensor, Tensor]:
+        x = images_u8.to(self.device)
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)  # grayscale as RGB, as the Inception net was trained
+        features, logits = self.model(x)
+        return features, logits.softmax(dim=1)
+
+
+def _short(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    reason = lines[-1].strip("<>") if lines else type(error).__name__
+    return reason if len(reason) <= 160 else reason[:157] + "..."
+
+
+@contextlib.contextmanager
+def _bounded_sockets(timeout: float) -> Iterator[None]:
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def inception_weights_path() -> Path:
+    """Where torch's hub cache keeps the weights (also where torch-fidelity itself looks)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_URL.rsplit("/", 1)[1]
+
+
+def inception_url() -> str:
+    return os.environ.get(URL_VARIABLE) or INCEPTION_URL
+
+
+def inception_weights() -> Path:
+    """The cached weights file, fetched first when absent; one-line UserError when it cannot be."""
+    path = inception_weights_path()
+    if path.is_file():
+        return path
+    partial = path.with_name(path.name + ".partial")
+    url = inception_url()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        log.info("fetching the FID Inception weights from %s", url)
+        with _bounded_sockets(FETCH_TIMEOUT_S):
+            torch.hub.download_url_to_file(url, str(partial), progress=False)
+        os.replace(partial, path)
+    except Exception as error:  # no network, DNS failure, timeout, HTTP error, full disk
+        partial.unlink(missing_ok=True)
+        raise UserError(
+            f"features=inception: cannot fetch the FID Inception weights from {url} "
+            f"({_short(error)}); use features=classifier offline, or copy the file to {path}"
+        ) from None
+    return path
+
+
+def build(
+    name: str,
+    data_cfg: Mapping[str, Any],
+    device: torch.device | str,
+    note: Callable[[str], None] = log.info,
+    progress: Any = None,
+) -> Extractor:
+    if name == "classifier":
+        from gan_cli.metrics import classifier
+
+        return ClassifierExtractor(classifier.load_or_train(data_cfg, device, note, progress))
+    if name == "inception":
+        return InceptionExtractor(device)
+    raise UserError(f"features={name} is not valid; valid: {', '.join(NAMES)}")
