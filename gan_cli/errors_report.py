@@ -8,6 +8,7 @@ HYDRA_FULL_ERROR=1 or GAN_DEBUG=1 re-raises everything with its traceback.
 
 import dataclasses
 import difflib
+import errno
 import os
 import re
 import sys
@@ -54,6 +55,8 @@ def _omegaconf_line(error: OmegaConfBaseException) -> str:
 
 def one_line(error: BaseException) -> str:
     """The message of a user error, squeezed to one line."""
+    if isinstance(error, OSError) and not isinstance(error, UserError) and error.filename:
+        return f"cannot write {error.filename}: {error.strerror}"
     if isinstance(error, OmegaConfBaseException):
         return _omegaconf_line(error)
     text = str(error).strip()
@@ -81,7 +84,13 @@ def one_line(error: BaseException) -> str:
     return " ".join(lines) if lines else type(error).__name__
 
 
+# OS errors a user fixes: a folder that cannot be written, a full disk, a missing path.
+USER_OS_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOENT}
+
+
 def is_user_error(error: BaseException) -> bool:
+    if isinstance(error, OSError) and error.errno in USER_OS_ERRNOS:
+        return True
     return isinstance(error, (UserError, CompactHydraException, OmegaConfBaseException))
 
 

@@ -27,7 +27,7 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(torch, "save", broken_save)
-    with pytest.raises(OSError):
+    with pytest.raises(UserError, match="No space left on device; the previous last.pt is intact"):
         checkpoint.save({"step": 2}, path)
     monkeypatch.undo()
     assert checkpoint.load(path)["step"] == 1

@@ -89,6 +89,7 @@ def test_shell_completion_install_script(tmp_path):
         (["data=mnist", "data.download=false"], "MNIST"),
         (["data=folder", "data.path=does/not/exist"], "does/not/exist"),
         (["device=cuda:7"], "device=cuda:7"),
+        (["data=ring8", "hydra.run.dir=/proc/gan_run"], "cannot write /proc/gan_run"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_no_traceback(tmp_path, overrides, expected):

@@ -58,6 +58,7 @@ def random_inception_weights(path):
     """A state dict of torch-fidelity's Inception with random weights, in the real file's format."""
     from torch_fidelity import feature_extractor_inceptionv3 as module
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     original = module.FeatureExtractorInceptionV3.load_state_dict
     module.FeatureExtractorInceptionV3.load_state_dict = lambda self, state: None
     try:
@@ -67,7 +68,6 @@ def random_inception_weights(path):
         net = module.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], str(empty))
     finally:
         module.FeatureExtractorInceptionV3.load_state_dict = original
-    path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(net.state_dict(), path)
 
 
