@@ -197,7 +197,8 @@ class TrainerConfig:
     ema: EMAConfig = field(default_factory=lambda: EMAConfig())
     precision: str = "auto"  # auto | 32 | bf16 | 16-mixed (autocast; a GradScaler for 16-mixed)
     compile: str = "false"  # false | true | reduce-overhead (torch.compile of G and D)
-    channels_last: str = "auto"  # auto | true | false (conv nets; auto = on CUDA)
+    channels_last: str = "auto"  # auto | true | false (conv nets; auto = off)
+    on_nan: str = "stop"  # stop | skip: a non-finite loss stops the run, or its update is dropped
 
 
 @dataclass

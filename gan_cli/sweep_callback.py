@@ -36,10 +36,9 @@ class SweepSummary(Callback):
         excluded = list(config.hydra.job.config.override_dirname.exclude_keys)
         excluded += [key for key in shared if key not in excluded]
         if excluded:
+            quoted = ",".join(f"'{key}'" for key in excluded)  # keys such as a/b or a@b need quotes
             with read_write(overrides):
-                overrides.hydra.append(
-                    f"hydra.job.config.override_dirname.exclude_keys=[{','.join(excluded)}]"
-                )
+                overrides.hydra.append(f"hydra.job.config.override_dirname.exclude_keys=[{quoted}]")
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))

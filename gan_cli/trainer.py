@@ -103,6 +103,8 @@ class Trainer:
         self.total_steps = total_steps(cfg, batches.num_examples)
         self.step = 0
         self._d_updates = 0  # counts D steps for lazy R1
+        self._skip_nonfinite = cfg.get("on_nan", "stop") == "skip"
+        self.skipped = 0  # updates dropped by trainer.on_nan=skip
         # ((G schedule, G base lr), (D schedule, D base lr)); rates are set per step only if scheduled
         self.lr_plan = lr_plan or (("constant", 0.0), ("constant", 0.0))
         self._scheduled = any(schedule != "constant" for schedule, _ in self.lr_plan)
@@ -159,8 +161,13 @@ class Trainer:
         # layer of D computes batch statistics (BatchNorm would then mix real and fake).
         self._fuse_d = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
 
-    def _update(self, network: str, optimizer: torch.optim.Optimizer, objective: Tensor) -> None:
+    def _update(self, network: str, optimizer: torch.optim.Optimizer, objective: Tensor) -> bool:
+        """Backward and step; False when trainer.on_nan=skip dropped a non-finite update (that
+        check reads the loss on the host every step, the price of skipping)."""
         optimizer.zero_grad(set_to_none=True)
+        if self._skip_nonfinite and not bool(torch.isfinite(objective.detach())):
+            self.skipped += 1
+            return False
         scaler = self._scalers[network]
         if scaler is None:
             objective.backward()
@@ -169,6 +176,7 @@ class Trainer:
             scaler.scale(objective).backward()
             scaler.step(optimizer)
             scaler.update()
+        return True
 
     # ---- one generator update (and its d_steps discriminator updates) -----------------------------
     def train_step(self) -> None:
@@ -205,7 +213,7 @@ class Trainer:
                     d_objective = d_objective + penalties.lazy_weight(loss.r1_gamma, loss.r1_every) * r1
             # read before D runs again: CUDA graphs (compile=reduce-overhead) reuse output buffers
             d_outputs = (loss.d_output(real_logits), loss.d_output(fake_logits))
-            self._update("d", self.nets.d_optimizer, d_objective)
+            applied = self._update("d", self.nets.d_optimizer, d_objective)
             if loss.clip > 0:
                 penalties.clip_weights_(raw_D, loss.clip)
 
@@ -216,13 +224,14 @@ class Trainer:
                 g_loss = loss.g_loss(g_fake_logits, D(real.detach()).float())
             else:
                 g_loss = loss.g_loss(g_fake_logits)
-        self._update("g", self.nets.g_optimizer, g_loss)
+        applied = self._update("g", self.nets.g_optimizer, g_loss) and applied
         raw_D.requires_grad_(True)
         if self.ema is not None:
             self.ema.update()
 
-        self._running += torch.stack((d_loss.detach(), g_loss.detach(), *d_outputs))
-        self._running_steps += 1
+        if applied:
+            self._running += torch.stack((d_loss.detach(), g_loss.detach(), *d_outputs))
+            self._running_steps += 1
         self.step += 1
         if self._scheduled:
             self.apply_learning_rates()
@@ -266,7 +275,8 @@ class Trainer:
         self._interval_io += time.perf_counter() - start
 
     def log_interval(self) -> None:
-        d_loss, g_loss, d_real, d_fake = (self._running / self._running_steps).tolist()  # the one sync
+        counted = max(self._running_steps, 1)  # every step of the interval may have been skipped
+        d_loss, g_loss, d_real, d_fake = (self._running / counted).tolist()  # the one sync
         if not all(math.isfinite(v) for v in (d_loss, g_loss)):
             which = "D" if not math.isfinite(d_loss) else "G"
             raise TrainingDiverged(
@@ -286,6 +296,7 @@ class Trainer:
             "lr_g": self.nets.g_optimizer.param_groups[0]["lr"],
             "lr_d": self.nets.d_optimizer.param_groups[0]["lr"],
             "img_per_s": images / elapsed if elapsed > 0 else 0.0,
+            "skipped": self.skipped,
             "time": time.time(),
         }
         if self.toy_noise is not None:
@@ -349,6 +360,7 @@ class Trainer:
             "running": self._running.cpu(),
             "running_steps": self._running_steps,
             "d_updates": self._d_updates,
+            "skipped": self.skipped,
             **(
                 {"ema_generator": self.ema.module.state_dict(), "ema_updates": self.ema.updates}
                 if self.ema
@@ -368,6 +380,7 @@ class Trainer:
         self._running = payload["running"].to(self.device)
         self._running_steps = payload["running_steps"]
         self._d_updates = payload.get("d_updates", 0)
+        self.skipped = payload.get("skipped", 0)
         if self.ema is not None:
             if "ema_generator" in payload:
                 self.ema.load_state_dict(
@@ -378,7 +391,18 @@ class Trainer:
         self.apply_learning_rates()  # the rates of this run's config at this step
         checkpoint.set_rng_state(payload["rng"])
 
+    def check_weights(self) -> None:
+        """Non-finite weights must never reach last.pt (one host read per checkpoint)."""
+        for name, net in (("G", self.nets.generator), ("D", self.nets.discriminator)):
+            finite = torch.stack([p.detach().isfinite().all() for p in net.parameters()]).all()
+            if not bool(finite):
+                raise TrainingDiverged(
+                    f"training diverged: the {name} weights hold NaN or inf at step {self.step}; "
+                    f"last.pt was not overwritten (try a lower optim.lr)"
+                )
+
     def save_checkpoint(self, periodic: bool) -> Path:
+        self.check_weights()
         folder = self.run_dir / "checkpoints"
         payload = self.checkpoint_payload()
         last = checkpoint.save(payload, folder / "last.pt")

@@ -63,6 +63,29 @@ def test_the_resolver_names_sweep_job_folders_in_the_train_config():
     assert "subdir: ${gan_job_dirname:" in train_yaml
 
 
+def test_the_callback_leaves_shared_overrides_out_of_job_folder_names():
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from gan_cli.sweep_callback import SweepSummary
+
+    config = OmegaConf.create(
+        {
+            "hydra": {
+                "overrides": {
+                    "task": ["data=ring8", "optim.lr=1e-4,2e-4", "seed=range(3)", "model.g_hidden=[32]"],
+                    "hydra": ["hydra.mode=MULTIRUN"],
+                },
+                "job": {"config": {"override_dirname": {"exclude_keys": ["trainer.progress"]}}},
+            }
+        }
+    )
+    OmegaConf.set_readonly(config.hydra, True)  # as Hydra hands it over
+    SweepSummary().on_multirun_start(config=config)
+    (added,) = OverridesParser.create().parse_overrides([config.hydra.overrides.hydra[-1]])
+    assert added.key_or_group == "hydra.job.config.override_dirname.exclude_keys"
+    assert added.value() == ["trainer.progress", "data", "model.g_hidden"]
+
+
 # ---- what a job does for its sweep --------------------------------------------------------------
 @pytest.mark.parametrize(
     "n_jobs,cores,threads", [(2, 2, 1), (-1, 2, 1), (1, 2, 2), (4, 16, 4), (-2, 16, 1), (10, 2, 1)]

@@ -106,3 +106,40 @@ def test_a_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_p
     if last.exists():  # anything saved is from before the divergence
         payload = checkpoint.load(last)
         assert all(torch.isfinite(v).all() for v in payload["generator"].values() if v.is_floating_point())
+
+
+def test_on_nan_skip_drops_non_finite_updates_and_counts_them(tmp_path, monkeypatch):
+    from gan_cli import losses
+
+    real_d_loss = losses.ns_d_loss
+    calls = {"n": 0}
+
+    def sometimes_nan(real_logits, fake_logits):
+        calls["n"] += 1
+        value = real_d_loss(real_logits, fake_logits)
+        return value * float("nan") if calls["n"] % 3 == 0 else value
+
+    monkeypatch.setattr(losses, "ns_d_loss", sometimes_nan)
+    cfg = compose_train("data=ring8", "trainer.steps=9", "trainer.on_nan=skip", *QUIET, "trainer.log_every=9")
+    run(cfg, tmp_path)
+    record = json.loads((tmp_path / "metrics.jsonl").read_text().splitlines()[-1])
+    assert record["skipped"] == 3 and record["d_loss"] == record["d_loss"]  # finite mean of the rest
+    payload = checkpoint.load(tmp_path / "checkpoints" / "last.pt")
+    assert all(torch.isfinite(v).all() for v in payload["discriminator"].values() if v.is_floating_point())
+
+
+def test_non_finite_weights_never_reach_last_pt(tmp_path):
+    cfg = compose_train("data=ring8", "trainer.steps=4", *QUIET, "trainer.ckpt_every=2")
+    from gan_cli.train import build
+
+    trainer = build(cfg, tmp_path).trainer
+    trainer.train_step()
+    trainer.train_step()
+    trainer.save_checkpoint(periodic=True)
+    with torch.no_grad():
+        next(trainer.nets.discriminator.parameters()).fill_(float("inf"))
+    with pytest.raises(
+        TrainingDiverged, match="the D weights hold NaN or inf at step 2; last.pt was not overwritten"
+    ):
+        trainer.save_checkpoint(periodic=True)
+    assert checkpoint.load(tmp_path / "checkpoints" / "last.pt")["step"] == 2

@@ -24,7 +24,10 @@ def test_one_class_or_no_confidence_scores_one():
 def test_score_by_hand_on_soft_probabilities():
     probs = torch.tensor([[0.9, 0.1], [0.2, 0.8]], dtype=torch.float64)
     marginal = probs.mean(0)
-    kl = [sum(p * math.log(p / q) for p, q in zip(row.tolist(), marginal.tolist(), strict=True)) for row in probs]
+    kl = [
+        sum(p * math.log(p / q) for p, q in zip(row.tolist(), marginal.tolist(), strict=True))
+        for row in probs
+    ]
     assert classifier_score(probs) == pytest.approx(math.exp(sum(kl) / 2))
 
 

@@ -91,8 +91,16 @@ def test_a_folder_without_classes_has_no_classifier(tmp_path):
 def test_a_folder_with_classes_holds_out_a_tenth_for_the_accuracy(tmp_path):
     for label in ("cats", "dogs"):
         for index in range(10):
-            write_png(tmp_path / "pets" / label / f"{index}.png", 8, 8, seed=index + (50 if label == "dogs" else 0))
-    cfg = {"name": "folder", "root": str(tmp_path / "data"), "path": str(tmp_path / "pets"), "image_size": 8, "workers": 0}
+            write_png(
+                tmp_path / "pets" / label / f"{index}.png", 8, 8, seed=index + (50 if label == "dogs" else 0)
+            )
+    cfg = {
+        "name": "folder",
+        "root": str(tmp_path / "data"),
+        "path": str(tmp_path / "pets"),
+        "image_size": 8,
+        "workers": 0,
+    }
     trained = classifier.load_or_train(cfg, "cpu", note=lambda _: None)
     assert trained.accuracy_on == "10% held out" and trained.model.n_classes == 2
     assert 0.0 <= trained.accuracy <= 1.0

@@ -23,7 +23,9 @@ def test_identical_feature_sets_are_at_distance_zero():
 def test_shifted_gaussians_match_the_closed_form_on_their_sample_statistics():
     generator = torch.Generator().manual_seed(1)
     x = torch.randn(2000, 8, generator=generator, dtype=torch.float64)
-    mixing = torch.randn(8, 8, generator=generator, dtype=torch.float64) * 0.3 + torch.eye(8, dtype=torch.float64)
+    mixing = torch.randn(8, 8, generator=generator, dtype=torch.float64) * 0.3 + torch.eye(
+        8, dtype=torch.float64
+    )
     y = torch.randn(1500, 8, generator=generator, dtype=torch.float64) @ mixing + 2.0
     expected = closed_form(x.numpy(), y.numpy())
     assert frechet_distance(x, y) == pytest.approx(expected, rel=1e-6)

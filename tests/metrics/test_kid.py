@@ -15,7 +15,9 @@ def kernel(a, b, d):
 def mmd2_by_hand(x, y) -> float:
     """Sum over distinct pairs within each set, all pairs across: the unbiased estimator."""
     m, d = len(x), len(x[0])
-    within = sum(kernel(x[i], x[j], d) + kernel(y[i], y[j], d) for i, j in itertools.permutations(range(m), 2))
+    within = sum(
+        kernel(x[i], x[j], d) + kernel(y[i], y[j], d) for i, j in itertools.permutations(range(m), 2)
+    )
     across = sum(kernel(a, b, d) for a in x for b in y)
     return within / (m * (m - 1)) - 2 * across / m**2
 

@@ -57,7 +57,10 @@ def test_chunking_and_given_radii_do_not_change_the_answer():
 def test_agrees_with_torch_fidelity():
     metric_prc = pytest.importorskip("torch_fidelity.metric_prc")
     generator = torch.Generator().manual_seed(4)
-    real, fake = torch.randn(400, 8, generator=generator), 1.2 * torch.randn(300, 8, generator=generator) + 0.2
+    real, fake = (
+        torch.randn(400, 8, generator=generator),
+        1.2 * torch.randn(300, 8, generator=generator) + 0.2,
+    )
     # torch-fidelity takes the generated set first.
     theirs = metric_prc.calculate_precision_recall_part(fake, real, neighborhood=3, batch_size=128)
     ours = precision_recall(real, fake, k=3)
