@@ -193,15 +193,16 @@ def default_metrics(kind: str, n_classes: int, features: str = "classifier") -> 
 
 
 def primary_metric_direction(name: str) -> str:
-    """ "min" or "max": which way `name` gets better. name is a result key ("fid", "recall", ...)
-    or a metric whose results agree ("modes" -> "max")."""
+    """"min" or "max": which way `name` gets better. name is a result key ("fid", "recall", ...) or
+    a metric of metrics= ("pr", "modes"), which stands for its first result (precision,
+    modes_captured)."""
     for spec in METRICS.values():
         if name in spec.keys:
             return spec.keys[name]
-    if name in METRICS and len(set(METRICS[name].keys.values())) == 1:
+    if name in METRICS:
         return next(iter(METRICS[name].keys.values()))
     keys = [key for spec in METRICS.values() for key in spec.keys]
-    raise UserError(f"no direction for the metric {name!r}; metrics with one: {', '.join(keys)}")
+    raise UserError(f"no direction for the metric {name!r}; known: {', '.join(keys)}")
 
 
 # ---- a progress bar that is only there on a terminal --------------------------------------------
