@@ -104,6 +104,12 @@ def main(argv: list[str] | None = None) -> None:
         except UserError as error:
             _fail(str(error))
 
+    if command == "eval":
+        # OpenMP threads that spin while they wait for each other lose whole time slices when
+        # another process has the other core: `gan eval` (thousands of small parallel regions)
+        # measured 4-5 s with sleeping waits and 10-60 s with spinning ones on a busy 2-core
+        # machine. It must be set before torch loads; an explicit OMP_WAIT_POLICY wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     module = importlib.import_module(COMMANDS[command].module)
     if not COMMANDS[command].hydra:
         module.main(rest)

@@ -199,6 +199,13 @@ class TrainerConfig:
     compile: str = "false"  # false | true | reduce-overhead (torch.compile of G and D)
     channels_last: str = "auto"  # auto | true | false (conv nets; auto = off)
     on_nan: str = "stop"  # stop | skip: a non-finite loss stops the run, or its update is dropped
+    # metrics during training (gan_cli.evaluation); best.pt follows eval_primary
+    eval_every: Optional[int] = None  # None: auto (see configs/train.yaml); 0 = off
+    eval_metrics: Optional[List[str]] = None  # None: the data set's defaults
+    eval_primary: Optional[str] = None  # None: the first result of the first metric (fid, modes_captured)
+    eval_n: int = 2000
+    eval_features: str = "classifier"
+    eval_split: str = "test"
 
 
 @dataclass
@@ -355,6 +362,13 @@ def validate(cfg: DictConfig) -> None:
     _require(
         str(t.channels_last).lower() in TOGGLES, "trainer.channels_last", t.channels_last, "auto, true, false"
     )
+    _require(t.on_nan in ("stop", "skip"), "trainer.on_nan", t.on_nan, "stop or skip")
+    every = t.eval_every
+    _require(every is None or every >= 0, "trainer.eval_every", every, "an integer >= 0 (0 = off), or null")
+    _require(t.eval_n >= 2, "trainer.eval_n", t.eval_n, "an integer >= 2")
+    features = ("classifier", "inception")
+    _require(t.eval_features in features, "trainer.eval_features", t.eval_features, " or ".join(features))
+    _require(t.eval_split in ("train", "test"), "trainer.eval_split", t.eval_split, "train or test")
     penalties = [k for k in ("gp_lambda", "r1_gamma") if cfg.loss.get(k, 0) > 0]
     if penalties and compile_mode != "false":
         raise UserError(

@@ -27,7 +27,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -193,7 +193,7 @@ def default_metrics(kind: str, n_classes: int, features: str = "classifier") -> 
 
 
 def primary_metric_direction(name: str) -> str:
-    """"min" or "max": which way `name` gets better. name is a result key ("fid", "recall", ...) or
+    """ "min" or "max": which way `name` gets better. name is a result key ("fid", "recall", ...) or
     a metric of metrics= ("pr", "modes"), which stands for its first result (precision,
     modes_captured)."""
     for spec in METRICS.values():
@@ -327,6 +327,7 @@ class Evaluator:
         self.extractor = None
         self.real: FeatureSet | None = None
         self.n_real = 0
+        self.timings: dict[str, float] = {}
         try:
             if self.kind == "points":
                 self.split = "-"  # the mixture is known: nothing real to compare with
@@ -498,40 +499,60 @@ class Evaluator:
     def evaluate(
         self, generator: nn.Module, metrics: Sequence[str] | None = None, seed: int = 0
     ) -> dict[str, float]:
-        """{result key: value} for the metrics (None: default_metrics). G is put in eval mode for
+        """{result key: value} for G's n samples (None: default_metrics). G is put in eval mode for
         the duration and given back in the mode it was in."""
+        names = self.resolve_metrics(metrics)
+        was_training = generator.training
+        generator.eval()
+        what = "points" if self.kind == "points" else "images"
+        try:
+            return self._score(self._generated(generator, seed), names, seed, f"generating {self.n:,} {what}")
+        finally:
+            generator.train(was_training)
+
+    def evaluate_samples(
+        self, samples: Tensor | Iterable[Tensor], metrics: Sequence[str] | None = None, seed: int = 0
+    ) -> dict[str, float]:
+        """The same for samples made elsewhere: a tensor (N, *shape) or batches of them, images in
+        [-1, 1] (e.g. `gan sample format=npy` output, or real images for a real-vs-real floor)."""
+        import torch
+
+        names = self.resolve_metrics(metrics)
+        batches = samples.split(self.batch_size) if isinstance(samples, torch.Tensor) else samples
+        return self._score(iter(batches), names, seed, "scoring the samples")
+
+    def _score(
+        self, batches: Iterator[Tensor], names: list[str], seed: int, description: str
+    ) -> dict[str, float]:
         import torch
 
         from gan_cli.metrics.toy2d import mode_metrics
 
-        names = self.resolve_metrics(metrics)
-        was_training = generator.training
-        generator.eval()
-        steps = math.ceil(self.n / self.batch_size)
+        started = time.perf_counter()
+        self._progress.start(description, math.ceil(self.n / self.batch_size))
         try:
             if self.kind == "points":
-                self._progress.start(f"generating {self.n:,} points", steps)
-                points = torch.cat(list(self._advancing(self._generated(generator, seed))))
-                return {
-                    key: float(value)
-                    for key, value in mode_metrics(points, self.modes, self.mode_std).items()
-                }
-            self._progress.start(f"generating and extracting {self.n:,} images", steps)
-            chunks = [
-                self.extractor(to_uint8(batch.clamp_(-1, 1)))
-                for batch in self._advancing(self._generated(generator, seed))
-            ]
+                points = torch.cat(list(self._advancing(batches)))
+                results = mode_metrics(points, self.modes, self.mode_std)
+                self.timings = {"samples_s": time.perf_counter() - started}
+                return {key: float(value) for key, value in results.items()}
+            chunks = [self.extractor(to_uint8(batch.clamp(-1, 1))) for batch in self._advancing(batches)]
         finally:
             self._progress.close()
-            generator.train(was_training)
         probs = [p for _, p in chunks]
         fake = FeatureSet(
             torch_cat([f for f, _ in chunks]), torch_cat(probs) if probs[0] is not None else None
         )
+        if fake.features.shape[0] < 2:
+            raise UserError(f"{fake.features.shape[0]} sample(s) to score: the metrics need at least 2")
+        # Where the time of the last evaluation went (generating and extracting; each metric).
+        self.timings = {"samples_s": time.perf_counter() - started}
         context = Context(self.real, fake, self.extractor.n_classes, seed)
         results: dict[str, float] = {}
         for name in names:
+            started = time.perf_counter()
             results.update(METRICS[name].compute(context))
+            self.timings[f"{name}_s"] = time.perf_counter() - started
         return results
 
 

@@ -32,6 +32,9 @@ SCALARS = {
 }
 
 
+NOT_PLOTTED = {"step", "epoch", "time", "skipped"}
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
@@ -122,9 +125,12 @@ class Reporter:
         for name, value in record.items():
             if name in SCALARS and isinstance(value, (int, float)):
                 self.tb.add_scalar(SCALARS[name][1], value, step)
+            elif name not in NOT_PLOTTED and isinstance(value, (int, float)):
+                self.tb.add_scalar(f"eval/{name}", value, step)  # metrics of gan_cli.evaluation
         shown = [
             f"{SCALARS[k][0]} {_fmt(record[k])}" for k in SCALARS if k in record and not k.startswith("lr")
         ]
+        shown += [f"{k} {_fmt(v)}" for k, v in record.items() if k not in SCALARS and k not in NOT_PLOTTED]
         status = f"epoch {record.get('epoch', 0):.2f}  " + "  ".join(shown)
         log.info("step %d/%d %s", step, self.total_steps, status)
         if self._progress is not None:

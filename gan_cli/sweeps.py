@@ -61,12 +61,10 @@ def _split_override(line: str) -> tuple[str, str | None]:
 
 
 def _readable(value: str) -> str:
-    """Optuna's 0.00012520653814999459 as 0.0001252; anything else as it is."""
-    if len(value) > 8:
-        try:
+    """Optuna's 0.00012520653814999459 as 0.0001252; anything else (integers too) as it is."""
+    if len(value) > 8 and re.fullmatch(r"[-+]?(\d*\.\d+|\d+\.?\d*)(e[-+]?\d+)?", value, re.IGNORECASE):
+        if not value.lstrip("+-").isdigit():
             return f"{float(value):.4g}"
-        except ValueError:
-            pass
     return value
 
 
@@ -230,8 +228,10 @@ def read_job(folder: Path, num: int) -> Job:
     summary: dict[str, Any] = {}
     try:
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # not written yet, or cut short by a kill
         job.status = INCOMPLETE
+    if not isinstance(summary, dict):
+        summary, job.status = {}, INCOMPLETE
     error_file = folder / ERROR_FILE
     if error_file.is_file():
         first = error_file.read_text(encoding="utf-8", errors="replace").splitlines()[:1]
@@ -506,7 +506,7 @@ def _not_a_sweep(folder: Path) -> str:
     markers += [m for depth in ("*/", "*/*/", "*/*/*/") for m in folder.glob(depth + SUMMARY_CSV)]
     inner = sorted({m.parent for m in markers})
     if inner:
-        return f"{folder} is not a sweep folder but holds {len(inner)}; the newest is {inner[-1]}"
+        return f"{folder} is not a sweep folder; it holds {len(inner)} sweep(s), the newest {inner[-1]}"
     return (
         f"{folder} is not a sweep folder: no job folders (with .hydra/) in it; "
         "sweeps are under outputs/multirun/<date>/<time>"
@@ -530,5 +530,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write(f"gan: error: {_not_a_sweep(folder)}\n")
         raise SystemExit(2)
     sweep = summarize(folder)
-    files = () if args.no_write or not sweep.jobs else write_files(sweep)
+    files: tuple[Path, ...] = ()
+    if sweep.jobs and not args.no_write:
+        try:
+            files = write_files(sweep)
+        except OSError as error:  # a read-only copy of a sweep can still be shown
+            sys.stderr.write(f"gan: note: {SUMMARY_CSV} / {SUMMARY_MD} not written: {error}\n")
     print_summary(sweep, files=files)

@@ -105,10 +105,17 @@ def build(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, re
         "z_dim": cfg.model.z_dim,
         "seed": cfg.seed,
     }
+    evaluation = _evaluation(cfg, batches, target, reporter)
+    if evaluation:
+        facts["metrics"] = (
+            f"{', '.join(evaluation.metrics)} every {evaluation.every:,} steps, "
+            f"{cfg.trainer.eval_n:,} samples, {evaluation.evaluator.extractor_name} features; "
+            f"best.pt by {evaluation.primary}"
+        )
     lr_plan = ((g_schedule, g_lr), (d_schedule, d_lr))
     trainer = Trainer(
         nets, losses.build(cfg.loss), batches, cfg.trainer, run_dir, reporter, target, cfg.seed, config,
-        overrides, lr_plan, switches,
+        overrides, lr_plan, switches, evaluation,
     )  # fmt: skip
     if saved:
         trainer.restore(saved)  # also sets this run's rates, which a resume may change
@@ -139,6 +146,29 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> d
     finally:
         reporter.close()
     return summary
+
+
+AUTO_EVAL_EVERY = 2500
+
+
+def _evaluation(cfg: DictConfig, batches, device, reporter):
+    """The metrics to compute during training, or None. Auto: on for data whose features the tool
+    can make offline (labeled sets train the classifier extractor; 2D sets need none)."""
+    from gan_cli import evaluation as ev
+    from gan_cli.trainer import Evaluation
+
+    t = cfg.trainer
+    every = t.eval_every
+    if every is None:
+        every = AUTO_EVAL_EVERY if (batches.kind == "points" or batches.n_classes > 0) else 0
+    if every == 0:
+        return None
+    evaluator = ev.Evaluator(
+        cfg.data, features=t.eval_features, split=t.eval_split, n=t.eval_n, device=device, note=reporter.note
+    )
+    metrics = evaluator.resolve_metrics(list(t.eval_metrics) if t.eval_metrics else None)
+    primary = t.eval_primary or next(iter(ev.METRICS[metrics[0]].keys))
+    return Evaluation(evaluator, every, metrics, primary, ev.primary_metric_direction(primary), cfg.seed)
 
 
 def _describe_loss(loss_cfg) -> str:

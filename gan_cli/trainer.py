@@ -66,6 +66,24 @@ def stop_requests():
 
 
 @dataclass
+class Evaluation:
+    """Metrics during training: every `every` steps, `evaluator.evaluate(G, metrics, seed)`;
+    checkpoints/best.pt follows `primary` ("min" or "max" is better, per `direction`)."""
+
+    evaluator: Any
+    every: int
+    metrics: list[str] | None
+    primary: str
+    direction: str
+    seed: int = 0
+
+    def better(self, value: float, best: float | None) -> bool:
+        if best is None or math.isnan(best):
+            return not math.isnan(value)
+        return value < best if self.direction == "min" else value > best
+
+
+@dataclass
 class Networks:
     generator: nn.Module
     discriminator: nn.Module
@@ -96,6 +114,7 @@ class Trainer:
         overrides: list[str] | None = None,
         lr_plan: tuple[tuple[str, float], tuple[str, float]] | None = None,
         switches: SpeedSwitches | None = None,
+        evaluation: Evaluation | None = None,
     ):
         self.nets, self.loss, self.batches, self.cfg = nets, loss, batches, cfg
         self.run_dir, self.reporter, self.device, self.config = Path(run_dir), reporter, device, config
@@ -103,6 +122,9 @@ class Trainer:
         self.total_steps = total_steps(cfg, batches.num_examples)
         self.step = 0
         self._d_updates = 0  # counts D steps for lazy R1
+        self.evaluation = evaluation
+        self.best: dict[str, Any] | None = None  # {"metric", "value", "step"} of best.pt
+        self.last_eval: dict[str, float] = {}
         self._skip_nonfinite = cfg.get("on_nan", "stop") == "skip"
         self.skipped = 0  # updates dropped by trainer.on_nan=skip
         # ((G schedule, G base lr), (D schedule, D base lr)); rates are set per step only if scheduled
@@ -256,8 +278,12 @@ class Trainer:
             while self.step < self.total_steps:
                 self.train_step()
                 last = self.step == self.total_steps
-                if self.step % cfg.log_every == 0 or last:
-                    self.log_interval()
+                evaluate = self.evaluation is not None and (self.step % self.evaluation.every == 0 or last)
+                if self.step % cfg.log_every == 0 or last or evaluate:
+                    results = self._timed(self.run_evaluation) if evaluate else None
+                    self.log_interval(results)
+                    if results:
+                        self._timed(functools.partial(self.track_best, results))
                 if self.step % cfg.sample_every == 0 or last:
                     self._timed(self.write_samples)
                 if self.step % cfg.ckpt_every == 0 or last:
@@ -268,13 +294,34 @@ class Trainer:
                     raise TrainingStopped(stop[0], self.step)
         return self._summary(time.perf_counter() - started)
 
-    def _timed(self, work) -> None:
-        """File writing is kept out of the images/s figure."""
+    def _timed(self, work):
+        """File writing and evaluation are kept out of the images/s figure."""
         start = time.perf_counter()
-        work()
-        self._interval_io += time.perf_counter() - start
+        try:
+            return work()
+        finally:
+            self._interval_io += time.perf_counter() - start
 
-    def log_interval(self) -> None:
+    # ---- metrics and best.pt ------------------------------------------------------------------------
+    def run_evaluation(self) -> dict[str, float]:
+        """Scores the EMA generator when there is one, else G (in eval mode)."""
+        generator = self.ema.module if self.ema is not None else self.nets.generator
+        evaluation = self.evaluation
+        results = evaluation.evaluator.evaluate(generator, evaluation.metrics, seed=evaluation.seed)
+        self.last_eval = {key: float(value) for key, value in results.items()}
+        return self.last_eval
+
+    def track_best(self, results: dict[str, float]) -> None:
+        name = self.evaluation.primary
+        if name not in results:
+            raise UserError(f"trainer.eval_primary={name} is not among the results: {', '.join(results)}")
+        value = results[name]
+        if self.evaluation.better(value, self.best["value"] if self.best else None):
+            self.best = {"metric": name, "value": value, "step": self.step}
+            self.check_weights()
+            checkpoint.save(self.checkpoint_payload(), self.run_dir / "checkpoints" / "best.pt")
+
+    def log_interval(self, extra: dict[str, float] | None = None) -> None:
         counted = max(self._running_steps, 1)  # every step of the interval may have been skipped
         d_loss, g_loss, d_real, d_fake = (self._running / counted).tolist()  # the one sync
         if not all(math.isfinite(v) for v in (d_loss, g_loss)):
@@ -301,6 +348,7 @@ class Trainer:
         }
         if self.toy_noise is not None:
             record.update(self.toy_metrics())
+        record.update(extra or {})
         self.history.append(record)
         self.reporter.log(self.step, record)
         self._running.zero_()
@@ -361,6 +409,7 @@ class Trainer:
             "running_steps": self._running_steps,
             "d_updates": self._d_updates,
             "skipped": self.skipped,
+            "best": self.best,
             **(
                 {"ema_generator": self.ema.module.state_dict(), "ema_updates": self.ema.updates}
                 if self.ema
@@ -381,6 +430,7 @@ class Trainer:
         self._running_steps = payload["running_steps"]
         self._d_updates = payload.get("d_updates", 0)
         self.skipped = payload.get("skipped", 0)
+        self.best = payload.get("best")
         if self.ema is not None:
             if "ema_generator" in payload:
                 self.ema.load_state_dict(
@@ -432,5 +482,14 @@ class Trainer:
         ):
             if key in final:
                 summary[key] = final[key]
+        if self.evaluation is not None:
+            summary.update(self.last_eval)
+            summary["primary_metric"] = self.evaluation.primary
+            summary["primary_direction"] = self.evaluation.direction
+            summary["extractor"] = self.evaluation.evaluator.extractor_name
+            if self.best:
+                summary[f"best_{self.best['metric']}"] = self.best["value"]
+                summary["best_step"] = self.best["step"]
+                summary["best_checkpoint"] = str(self.run_dir / "checkpoints" / "best.pt")
         (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         return summary

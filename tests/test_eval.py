@@ -5,8 +5,8 @@ second) and tiny generators; the slow ones run the real `gan train` and `gan eva
 """
 
 import json
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -41,17 +41,24 @@ def write_checkpoint(path: Path, config: dict, shape: tuple[int, ...], ema: bool
     return checkpoint.save(payload, path)
 
 
-@pytest.fixture(autouse=True)
-def short_classifier_recipe(monkeypatch):
+@pytest.fixture(scope="module", autouse=True)
+def short_classifier_recipe():
     """The banded set needs fewer images per step than real data (the cache key follows)."""
-    monkeypatch.setattr(classifier, "BATCH_SIZE", 32)
-    monkeypatch.setattr(classifier, "EPOCHS", 3)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(classifier, "BATCH_SIZE", 32)
+        patch.setattr(classifier, "EPOCHS", 3)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def no_evaluators_kept():
     evaluation._EVALUATORS.clear()
 
 
-@pytest.fixture
-def banded(tmp_path) -> dict:
-    root = tmp_path / "data"
+@pytest.fixture(scope="module")
+def banded(tmp_path_factory) -> dict:
+    """One banded set (and so one classifier, trained once) for the module."""
+    root = tmp_path_factory.mktemp("banded") / "data"
     write_banded_idx_set(root / "MNIST" / "raw", train_count=300, test_count=100)
     return mnist_cfg(root)
 
@@ -182,56 +189,37 @@ def test_images_with_the_classifier(banded):
 
 
 def test_real_images_score_better_than_noise(banded):
-    """A 'generator' that replays real training images beats one that makes noise on every metric."""
     from gan_cli import data
 
     train = data.build(SimpleNamespace(**{**banded, "split": "train"}), "cpu", 1)
-
-    class Replay(torch.nn.Module):
-        z_dim = 4
-
-        def __init__(self, images):
-            super().__init__()
-            self.images = images
-            self.calls = 0
-
-        def forward(self, z):
-            start = self.calls * z.shape[0]
-            self.calls += 1
-            return self.images[start : start + z.shape[0]].float() / 127.5 - 1
-
-    class Noise(torch.nn.Module):
-        z_dim = 4
-
-        def forward(self, z):
-            return torch.rand(z.shape[0], 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
-
-    evaluator = evaluation.Evaluator(banded, n=64, batch_size=64, note=quiet)
-    real = evaluator.evaluate(Replay(train.images), seed=0)
-    noise = evaluator.evaluate(Noise(), seed=0)
-    assert real["fid"] < noise["fid"] and real["kid"] < noise["kid"]
-    assert real["precision"] > noise["precision"] and real["recall"] > noise["recall"]
-    assert real["coverage"] == 10 and real["coverage_kl"] < noise["coverage_kl"]
-    assert real["score"] > 5 > noise["score"]
+    real_images = train.images[:64].float() / 127.5 - 1
+    noise = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    evaluator = evaluation.Evaluator(banded, n=64, batch_size=50, note=quiet)
+    real = evaluator.evaluate_samples(real_images)
+    fake = evaluator.evaluate_samples(noise.split(10))
+    assert real["fid"] < fake["fid"] and real["kid"] < fake["kid"]
+    assert real["precision"] > fake["precision"] and real["recall"] > fake["recall"]
+    assert real["coverage"] == 10 and real["coverage_kl"] < fake["coverage_kl"]
+    assert real["score"] > 5 > fake["score"]
 
 
 def test_real_features_are_cached_per_dataset_split_extractor_and_n(banded, monkeypatch):
-    evaluation.Evaluator(banded, n=50, note=quiet)
-    evaluation.Evaluator(banded, n=60, note=quiet)
-    evaluation.Evaluator(banded, n=60, split="train", note=quiet)
-    names = sorted(p.name for p in cache.folder(banded).glob("real-*.pt"))
+    evaluation.Evaluator(banded, n=51, note=quiet)
+    evaluation.Evaluator(banded, n=61, note=quiet)
+    evaluation.Evaluator(banded, n=61, split="train", note=quiet)
+    names = sorted(p.name for p in cache.folder(banded).glob("real-*-n[56]1-*.pt"))
     assert [name.rsplit("-", 1)[0] for name in names] == [
-        "real-mnist-test-classifier-n50",
-        "real-mnist-test-classifier-n60",
-        "real-mnist-train-classifier-n60",
+        "real-mnist-test-classifier-n51",
+        "real-mnist-test-classifier-n61",
+        "real-mnist-train-classifier-n61",
     ]
 
     def must_not_extract(self, images):
         raise AssertionError("real features extracted again")
 
     monkeypatch.setattr(extractors.ClassifierExtractor, "__call__", must_not_extract)
-    again = evaluation.Evaluator(banded, n=60, note=quiet)
-    assert again.real.features.shape == (60, classifier.HIDDEN) and again.real.radii.shape == (60,)
+    again = evaluation.Evaluator(banded, n=61, note=quiet)
+    assert again.real.features.shape == (61, classifier.HIDDEN) and again.real.radii.shape == (61,)
 
 
 def test_n_beyond_the_split_uses_every_real_image_once(banded):

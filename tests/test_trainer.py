@@ -143,3 +143,22 @@ def test_non_finite_weights_never_reach_last_pt(tmp_path):
     ):
         trainer.save_checkpoint(periodic=True)
     assert checkpoint.load(tmp_path / "checkpoints" / "last.pt")["step"] == 2
+
+
+def test_metrics_during_training_keep_best_pt_and_fill_the_summary(tmp_path):
+    cfg = compose_train("data=ring8", "trainer.steps=40", *QUIET, "trainer.log_every=10", "trainer.eval_every=20",
+                        "trainer.eval_n=200")  # fmt: skip
+    summary = run(cfg, tmp_path)
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [10, 20, 30, 40]
+    assert summary["primary_metric"] == "modes_captured" and summary["primary_direction"] == "max"
+    assert summary["extractor"] == "points"
+    best = checkpoint.load(tmp_path / "checkpoints" / "best.pt")
+    evaluated = [r["modes_captured"] for r in records if r["step"] in (20, 40)]
+    assert best["best"]["value"] == summary["best_modes_captured"] == max(evaluated)
+    assert summary["best_step"] == best["step"] == best["best"]["step"]
+
+
+def test_eval_off_writes_no_best_pt(tmp_path):
+    summary = run(compose_train("data=ring8", "trainer.steps=5", *QUIET, "trainer.eval_every=0"), tmp_path)
+    assert "primary_metric" not in summary and not (tmp_path / "checkpoints" / "best.pt").exists()

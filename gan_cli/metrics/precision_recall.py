@@ -33,8 +33,9 @@ def knn_radii(features: Tensor, k: int = K, chunk: int = CHUNK_ROWS) -> Tensor:
     radii = []
     for start in range(0, n, chunk):
         block = _distances(features[start : start + chunk], features)
-        # The (k+1)-th smallest: the point's own distance 0 comes first.
-        radii.append(block.kthvalue(k + 1, dim=1).values)
+        # The (k+1)-th smallest: the point's own distance 0 comes first. (topk of a few is about
+        # twice as fast as kthvalue over rows of 10,000.)
+        radii.append(block.topk(k + 1, dim=1, largest=False).values[:, k])
     return torch.cat(radii)
 
 
