@@ -59,9 +59,14 @@ class FeatureSet:
     class_counts: Tensor | None = None  # histogram of predicted classes
 
     def knn_radii(self) -> Tensor:
-        from gan_cli.metrics.precision_recall import knn_radii
+        from gan_cli.metrics.precision_recall import K, knn_radii
 
         if self.radii is None:
+            if self.features.shape[0] <= K:
+                raise UserError(
+                    f"metrics=pr needs more than {K} samples in each set (its k-NN radii use k={K}); "
+                    f"got {self.features.shape[0]}"
+                )
             self.radii = knn_radii(self.features)
         return self.radii
 
@@ -422,7 +427,7 @@ class Evaluator:
         payload = cache.load(path)
         if payload is not None and payload.get("key") == key:
             return FeatureSet(
-                payload["features"], payload.get("probs"), payload["radii"], payload.get("class_counts")
+                payload["features"], payload.get("probs"), payload.get("radii"), payload.get("class_counts")
             )
         self._progress.start(
             f"features of {self.n_real:,} real images", math.ceil(self.n_real / self.batch_size)
@@ -431,7 +436,8 @@ class Evaluator:
         features = torch_cat([f for f, _ in chunks])
         probs = torch_cat([p for _, p in chunks]) if chunks[0][1] is not None else None
         real = FeatureSet(features, probs)
-        real.knn_radii()
+        if self.n_real > K:
+            real.knn_radii()
         if probs is not None and self.extractor.n_classes > 0:
             real.class_counts = class_histogram(probs, self.extractor.n_classes)
         cache.save(

@@ -45,6 +45,9 @@ class SweepSummary(Callback):
         sweep = sweeps.summarize(sweep_dir)
         files = sweeps.write_files(sweep) if sweep.jobs else ()
         sweeps.print_summary(sweep, files=files)
+        mismatch = _direction_mismatch(config, sweep)
+        if mismatch:
+            sys.stderr.write(f"gan: note: {mismatch}\n")
         if sweep.failed:
             diverged = sum(job.status == sweeps.DIVERGED for job in sweep.failed)
             what = "diverged" if diverged == len(sweep.failed) else "failed"
@@ -58,3 +61,19 @@ class SweepSummary(Callback):
             # Hydra turns a callback's Exception into a warning; SystemExit passes through it and
             # through the sweep's end, which is all that is left to do.
             raise SystemExit(FAILED_SWEEP_EXIT)
+
+
+def _direction_mismatch(config: DictConfig, sweep: sweeps.Sweep) -> str | None:
+    """A search (Optuna) that optimizes the wrong way round looks like it works: say so."""
+    direction = config.hydra.sweeper.get("direction")
+    direction = getattr(direction, "name", direction)  # the plugin's default is an Enum
+    if sweep.primary is None or not isinstance(direction, str):
+        return None  # the basic sweeper has none; a list means several objectives
+    wanted = "maximize" if sweep.direction == "max" else "minimize"
+    if direction.lower() == wanted:
+        return None
+    return (
+        f"the sweeper's direction is {direction}, but higher {sweep.primary} is "
+        f"{'better' if wanted == 'maximize' else 'worse'} (summary.json); "
+        f"run it with hydra.sweeper.direction={wanted}"
+    )

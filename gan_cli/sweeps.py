@@ -49,6 +49,8 @@ LABELS = {
     "high_quality_pct": "% HQ",
     "kl_uniform": "KL",
 }
+LABELS.update({f"best_{key}": f"best {label}" for key, label in LABELS.items()})
+LABELS.update({"best_step": "best at"})
 # In summary.csv only: diagnostics that crowd a console table without ranking anything.
 CSV_ONLY = ("epochs", "d_real", "d_fake")
 MAX_DIRNAME = 100
@@ -303,7 +305,24 @@ class Sweep:
         if self.primary is None:
             return "in job order (no primary metric in summary.json)"
         better = "lower" if self.direction == "min" else "higher"
-        return f"sorted by {self.primary}, {better} is better (its best value when recorded); ★ best"
+        return f"sorted by {self.primary}, {better} is better (each run's best value where recorded); ★ best"
+
+
+def _swept_in_command(sweep_dir: Path) -> set[str]:
+    """Keys given sweep syntax on the command line (multirun.yaml): a column even while only some
+    jobs have started, or when every job so far happened to get the same value."""
+    saved = _read_yaml(sweep_dir / "multirun.yaml")
+    try:
+        task = [str(line) for line in saved["hydra"]["overrides"]["task"]]
+    except (TypeError, KeyError):
+        return set()
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(task)
+    except Exception:  # a hand-edited multirun.yaml: fall back to what varies
+        return set()
+    return {override.key_or_group for override in parsed if override.is_sweep_override()}
 
 
 def _direction(value: Any) -> str:
@@ -317,7 +336,10 @@ def summarize(sweep_dir: Path) -> Sweep:
     keys: list[str] = []
     for job in jobs:
         keys += [key for key in job.overrides if key not in keys]
-    swept = [key for key in keys if len({job.overrides.get(key) for job in jobs}) > 1]
+    declared_swept = _swept_in_command(Path(sweep_dir))
+    swept = [
+        key for key in keys if key in declared_swept or len({job.overrides.get(key) for job in jobs}) > 1
+    ]
     common = {key: jobs[0].overrides[key] for key in keys if key not in swept}
 
     declared = [job for job in jobs if job.status == OK and job.primary_metric]
@@ -333,9 +355,8 @@ def summarize(sweep_dir: Path) -> Sweep:
         if ranked:
             ranked[0].best = True
 
-    columns = list(BASE_COLUMNS)
-    if primary is not None:
-        columns += [primary, f"best_{primary}"]
+    # the ranking numbers first, next to the overrides they rank
+    columns = ([primary, f"best_{primary}"] if primary is not None else []) + list(BASE_COLUMNS)
     for job in jobs:
         columns += [key for key in job.numbers if key not in columns]
     present = {key for job in jobs for key in job.numbers}
@@ -346,7 +367,7 @@ def summarize(sweep_dir: Path) -> Sweep:
 def _format(key: str, value: Any) -> str:
     if value is None:
         return ""
-    if key == "steps":
+    if key in ("steps", "best_step"):
         return f"{int(value):,}"
     if key == "wall_time_s":
         minutes, seconds = divmod(float(value), 60)
@@ -394,7 +415,7 @@ def _counts(sweep: Sweep) -> str:
     for job in sweep.jobs:
         counts[job.status] = counts.get(job.status, 0) + 1
     parts = [f"{counts[s]} {s}" for s in (OK, FAILED, DIVERGED, INCOMPLETE) if s in counts]
-    return f"{len(sweep.jobs)} jobs: " + ", ".join(parts)
+    return f"{len(sweep.jobs)} job{'s' if len(sweep.jobs) != 1 else ''}: " + ", ".join(parts)
 
 
 def _common_line(sweep: Sweep) -> str:
@@ -457,18 +478,8 @@ def print_summary(sweep: Sweep, console: Any = None, files: tuple[Path, ...] = (
         console.print(f"sweep {sweep.folder}: no job folders yet", highlight=False)
         return
     header, rows = _display(sweep, full_paths=False)
-    caption = sweep.order_note()
-    if sweep.common:
-        caption += f"\nevery job: {_common_line(sweep)}"
-    table = Table(
-        title=f"sweep {sweep.folder}  ({_counts(sweep)})",
-        caption=caption,
-        caption_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        collapse_padding=True,
-    )
+    # title and caption as lines of their own: a Table wraps them to its own (narrow) width
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
     numeric = {LABELS.get(key, key) for key in sweep.columns}
     for name in header:
         table.add_column(name, justify="right" if name in numeric or name == "job" else "left", no_wrap=True)
@@ -478,20 +489,28 @@ def print_summary(sweep: Sweep, console: Any = None, files: tuple[Path, ...] = (
     if not console.is_terminal:  # a log file or a pipe: the whole table rather than cut cells
         natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
         console.width = max(console.width, natural)
+    console.print(f"[bold]sweep {sweep.folder}[/bold]  ({_counts(sweep)})", highlight=False, soft_wrap=True)
     console.print(table)
+    console.print(sweep.order_note(), style="dim", highlight=False, soft_wrap=True)
+    if sweep.common:
+        console.print(f"every job: {_common_line(sweep)}", style="dim", highlight=False, soft_wrap=True)
     for job in sweep.failed:
         console.print(
             f"[red]job {job.num} {job.status}[/red]: {job.error} "
             f"({_relative(job.folder, Path.cwd())}/{ERROR_FILE})",
             highlight=False,
+            soft_wrap=True,  # one line per job: paths stay whole for copying and grep
         )
     best = sweep.best
     if best is not None and best.checkpoint is not None:
         console.print(
-            f"best: job {best.num}  gan sample ckpt={_relative(best.checkpoint, Path.cwd())}", highlight=False
+            f"best: job {best.num}  gan sample ckpt={_relative(best.checkpoint, Path.cwd())}",
+            highlight=False,
+            soft_wrap=True,
         )
     if files:
-        console.print("written: " + ", ".join(_relative(p, Path.cwd()) for p in files), highlight=False)
+        written = ", ".join(_relative(p, Path.cwd()) for p in files)
+        console.print(f"written: {written}", highlight=False, soft_wrap=True)
 
 
 # ---- `gan sweeps FOLDER` ------------------------------------------------------------------------

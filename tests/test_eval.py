@@ -5,6 +5,8 @@ second) and tiny generators; the slow ones run the real `gan train` and `gan eva
 """
 
 import json
+import re
+import shlex
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -104,6 +106,29 @@ def test_bad_values_are_refused_before_any_work(overrides, message):
     with pytest.raises(UserError) as error:
         eval_cfg("x.pt", **overrides)
     assert message in assert_one_line(error.value)
+
+
+def readme_eval_commands() -> list[str]:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    return [line.split(" #")[0].strip() for line in readme.splitlines() if line.startswith("gan eval ")]
+
+
+def test_the_readme_shows_eval_commands():
+    assert len(readme_eval_commands()) >= 4
+
+
+@pytest.mark.parametrize("command", readme_eval_commands())
+def test_readme_eval_command_composes_and_validates(command):
+    from hydra import compose, initialize_config_module
+
+    from gan_cli.config import register_schemas
+
+    register_schemas()
+    with initialize_config_module(config_module="gan_cli.configs", version_base="1.3"):
+        # <date>/<time> stand for a real run folder's name
+        overrides = shlex.split(re.sub(r"<[a-z]+>", "x", command))[2:]
+        cfg = compose(config_name="eval", overrides=overrides)
+    validate_eval(cfg)
 
 
 def test_ckpt_is_required():
@@ -227,6 +252,15 @@ def test_n_beyond_the_split_uses_every_real_image_once(banded):
     assert evaluator.n_real == 100 and evaluator.describe()["n"] == 500
 
 
+def test_precision_recall_of_too_few_samples_is_one_line(banded):
+    evaluator = evaluation.Evaluator(banded, n=3, note=quiet)
+    config = train_config("data=mnist", *SMALL_MLP)
+    assert set(evaluator.evaluate(tiny_generator(config, (1, 28, 28)), ["fid"])) == {"fid"}
+    with pytest.raises(UserError) as error:
+        evaluator.evaluate(tiny_generator(config, (1, 28, 28)), ["pr"])
+    assert "metrics=pr needs more than 3 samples" in assert_one_line(error.value)
+
+
 def test_evaluate_generator_keeps_its_evaluator_between_calls(banded, monkeypatch):
     config = train_config("data=mnist", *SMALL_MLP)
     generator = tiny_generator(config, (1, 28, 28))
@@ -265,6 +299,27 @@ def test_a_folder_without_classes_refuses_the_classifier(tmp_path):
     with pytest.raises(UserError) as error:
         evaluation.Evaluator(cfg, n=4)
     assert "use features=inception" in assert_one_line(error.value)
+
+
+def test_a_folder_with_classes_is_one_split(tmp_path):
+    for label in ("cats", "dogs"):
+        for index in range(6):
+            write_png(tmp_path / "pets" / label / f"{index}.png", 8, 8, mode="L", seed=index + 9 * len(label))
+    cfg = {
+        "name": "folder",
+        "root": str(tmp_path / "data"),
+        "path": str(tmp_path / "pets"),
+        "image_size": 8,
+        "channels": 1,
+        "workers": 0,
+    }
+    evaluator = evaluation.Evaluator(cfg, n=8, note=quiet)
+    assert evaluator.describe()["split"] == "all" and evaluator.n_classes == 2
+    generator, _ = models.build(
+        OmegaConf.create({"name": "mlp", "z_dim": 4, "g_hidden": [8], "d_hidden": [8]}), (1, 8, 8)
+    )
+    results = evaluator.evaluate(generator, ["fid", "coverage"])
+    assert set(results) == {"fid", "coverage_kl", "coverage"} and results["coverage"] <= 2
 
 
 def test_a_generator_of_another_shape_is_refused(banded):
@@ -314,8 +369,15 @@ def test_data_root_points_at_the_data_elsewhere(mnist_ckpt, banded, tmp_path):
 @pytest.mark.slow
 def test_gan_eval_after_a_real_gan_train_on_mnist_files(tmp_path):
     write_banded_idx_set(tmp_path / "data" / "MNIST" / "raw", train_count=300, test_count=100)
+    # Without metrics during training, so that gan eval is what trains the classifier.
     trained = run_gan(
-        "train", "data.download=false", "trainer.steps=20", "trainer.batch_size=16", *SMALL_MLP, cwd=tmp_path
+        "train",
+        "data.download=false",
+        "trainer.steps=20",
+        "trainer.batch_size=16",
+        "trainer.eval_every=0",
+        *SMALL_MLP,
+        cwd=tmp_path,
     )
     assert trained.returncode == 0, trained.stderr
     (run_dir,) = run_folders(tmp_path)

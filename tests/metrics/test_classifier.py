@@ -13,7 +13,7 @@ from tests.metrics.labeled_images import banded_images, mnist_cfg, write_banded_
 def banded(tmp_path, monkeypatch):
     """A banded MNIST set, and a recipe short enough for it (the cache key follows the recipe)."""
     root = tmp_path / "data"
-    write_banded_idx_set(root / "MNIST" / "raw")
+    write_banded_idx_set(root / "MNIST" / "raw", train_count=200, test_count=50)
     monkeypatch.setattr(classifier, "BATCH_SIZE", 32)
     monkeypatch.setattr(classifier, "EPOCHS", 3)
     return mnist_cfg(root)
