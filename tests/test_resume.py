@@ -25,6 +25,9 @@ TINY = [
     "model.g_hidden=[32,32]",
     "model.d_hidden=[32]",
     "trainer.batch_size=32",
+    # a stopped run evaluates at its last step and an unbroken one does not, so the logs are compared
+    # without metrics; test_evaluation_does_not_change_the_trajectory covers training with them
+    "trainer.eval_every=0",
 ]
 
 
@@ -156,3 +159,13 @@ def test_a_killed_run_leaves_a_loadable_last_checkpoint(tmp_path, sig):
         assert process.returncode == 128 + sig
         assert f"resume with: gan train resume={run_dir}" in out.lower().replace("\n", "")
         assert "Traceback" not in err
+
+
+def test_evaluation_does_not_change_the_trajectory(tmp_path):
+    plain, evaluated = tmp_path / "plain", tmp_path / "evaluated"
+    run(compose_train(*TINY, "trainer.steps=20"), plain)
+    run(compose_train(*TINY, "trainer.steps=20", "trainer.eval_every=5", "trainer.eval_n=100"), evaluated)
+    a, b = final_state(plain), final_state(evaluated)
+    for net in ("generator", "discriminator"):
+        for key, value in a[net].items():
+            assert torch.equal(value, b[net][key]), f"{net}.{key} differs"
