@@ -4,8 +4,6 @@ Thin on purpose: the work is gan_cli.evaluation.run, which tests call without Hy
 imported there, after the config has been checked, so `gan eval --help` answers fast.
 """
 
-import contextlib
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ from omegaconf import DictConfig
 
 from gan_cli.config import register_schemas, validate_eval
 from gan_cli.errors_report import exit_on_user_error
+from gan_cli.run_folder import discard_if_unused, shown
 
 register_schemas()
 
@@ -24,21 +23,6 @@ HYDRA_BOOKKEEPING = {".hydra", "eval.log"}
 
 # Result keys that count things: shown without decimals.
 COUNTS = {"coverage", "modes_captured"}
-
-
-def _discard_if_unused(run_dir: Path) -> None:
-    if not run_dir.is_dir() or any(p.name not in HYDRA_BOOKKEEPING for p in run_dir.iterdir()):
-        return
-    shutil.rmtree(run_dir, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        run_dir.parent.rmdir()  # the date folder, only when empty
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _value(key: str, value: float) -> str:
@@ -54,7 +38,7 @@ def print_table(report: dict[str, Any]) -> None:
     console = Console(soft_wrap=True)
     step = f"step {report['step']:,}, " if isinstance(report.get("step"), int) else ""
     weights = "EMA weights" if report.get("weights") == "ema_generator" else "G weights"
-    console.print(f"gan eval: {_shown(Path(report['checkpoint']))} ({step}{weights})", highlight=False)
+    console.print(f"gan eval: {shown(Path(report['checkpoint']))} ({step}{weights})", highlight=False)
     table = Table()
     for column in ("metric", "value", "extractor", "n", "split"):
         table.add_column(column, justify="right" if column in ("value", "n") else "left")
@@ -65,7 +49,7 @@ def print_table(report: dict[str, Any]) -> None:
     if "classifier_accuracy" in report:
         console.print(
             f"classifier: accuracy {report['classifier_accuracy']:.2%} on the "
-            f"{report['classifier_accuracy_on']} ({_shown(Path(report['classifier']))}); "
+            f"{report['classifier_accuracy_on']} ({shown(Path(report['classifier']))}); "
             f"real images: {report['n_real']:,}",
             highlight=False,
         )
@@ -87,6 +71,6 @@ def main(cfg: DictConfig) -> None:
 
         result = evaluation.run(cfg, note=_note)
     finally:
-        _discard_if_unused(run_dir)
+        discard_if_unused(run_dir, HYDRA_BOOKKEEPING)
     print_table(result.report)
-    print(f"wrote {_shown(result.path)}")
+    print(f"wrote {shown(result.path)}")

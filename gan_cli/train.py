@@ -4,8 +4,6 @@ torch is imported inside `build`, after the config has been checked, so `gan tra
 config errors answer before the heavy imports.
 """
 
-import contextlib
-import shutil
 import sys
 import traceback
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from gan_cli import sweeps
 from gan_cli.config import register_schemas, validate
 from gan_cli.errors import UserError
 from gan_cli.errors_report import exit_on_user_error, is_user_error
+from gan_cli.run_folder import discard_if_unused
 
 register_schemas()
 sweeps.register_resolver()  # job folder names of a sweep (hydra.sweep.subdir)
@@ -150,6 +149,9 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> d
 
 AUTO_EVAL_EVERY = 2500
 
+# What a run refused before its first step has written (checkpoints/ and samples/ come with the trainer).
+REFUSED_RUN_FILES = {".hydra", "train.log", "tb", "metrics.jsonl"}
+
 
 def _evaluation(cfg: DictConfig, batches, device, reporter):
     """The metrics to compute during training, or None. Auto: on for data whose features the tool
@@ -182,14 +184,6 @@ def _count(module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def _discard_if_unused(run_dir: Path) -> None:
-    """A run refused before training (bad value, missing data) leaves no folder behind."""
-    if run_dir.is_dir() and not (run_dir / "checkpoints").exists():
-        shutil.rmtree(run_dir, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            run_dir.parent.rmdir()  # only when empty
-
-
 @hydra.main(version_base="1.3", config_path="pkg://gan_cli.configs", config_name="train")
 @exit_on_user_error
 def main(cfg: DictConfig) -> Any:
@@ -201,7 +195,7 @@ def main(cfg: DictConfig) -> Any:
     try:
         summary = run(cfg, run_dir, overrides)
     except UserError:
-        _discard_if_unused(run_dir)
+        discard_if_unused(run_dir, REFUSED_RUN_FILES)
         raise
     return sweeps.objective(summary)
 
