@@ -123,9 +123,9 @@ def build(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, re
 
 def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> dict[str, Any]:
     """Train as the config says, writing into run_dir. Returns the run's summary."""
+    training = build(cfg, run_dir, overrides)  # checks the config before torch is imported
     from gan_cli.trainer import TrainingStopped
 
-    training = build(cfg, run_dir, overrides)
     trainer, reporter, run_dir = training.trainer, training.reporter, Path(run_dir)
     try:
         reporter.start("gan train", training.facts, training.hparams, start_step=trainer.step)

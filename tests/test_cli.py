@@ -105,3 +105,18 @@ def test_missing_data_names_the_path_and_the_way_to_get_it(tmp_path):
     result = run_gan("train", "data=cifar10", "data.download=false", cwd=tmp_path)
     assert result.returncode == 2
     assert str(tmp_path / "data") in result.stderr and "GAN_DATA_DIR" in result.stderr
+
+
+def test_help_and_config_errors_answer_before_torch_is_imported(tmp_path):
+    probe = (
+        "import sys\n"
+        "from gan_cli.cli import main\n"
+        "for argv in (['gan', '--help'], ['gan', 'train', '--help'], ['gan', 'train', 'trainer.batch_size=0']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('torch imported' if 'torch' in sys.modules else 'no torch')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip().endswith("no torch"), result.stdout + result.stderr
