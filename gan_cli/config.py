@@ -311,8 +311,32 @@ def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
         raise UserError(f"{key}={value!r} is out of range: {allowed}")
 
 
+def _targets(node: Any, path: str = "") -> list[str]:
+    """Dotted paths of `_target_` keys anywhere in the config."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            where = f"{path}.{key}" if path else str(key)
+            found += [where] if key == "_target_" else _targets(value, where)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _targets(value, f"{path}[{index}]")
+    return found
+
+
+def refuse_targets(cfg: DictConfig) -> None:
+    """gan_cli builds every object itself and instantiates nothing a config names, so a
+    `_target_` (e.g. +model._target_=os.system) is refused rather than silently ignored."""
+    targets = _targets(OmegaConf.to_container(cfg, resolve=False))
+    if targets:
+        raise UserError(
+            f"{targets[0]}: configs may not name callables (_target_); gan_cli builds its own objects"
+        )
+
+
 def validate(cfg: DictConfig) -> None:
     """Raise UserError naming the key, the value and the allowed range for the first bad value."""
+    refuse_targets(cfg)
     missing = sorted(OmegaConf.missing_keys(cfg))
     if missing:
         key = missing[0]
@@ -443,6 +467,7 @@ def _validate_loss(loss: DictConfig, model: DictConfig) -> None:
 
 def validate_sample(cfg: DictConfig) -> None:
     """`gan sample`'s checks that need no checkpoint: UserError naming key, value and allowed range."""
+    refuse_targets(cfg)
     if "ckpt" in OmegaConf.missing_keys(cfg) or not str(cfg.ckpt).strip():
         raise UserError("ckpt is required: add ckpt=<checkpoint .pt file or run folder> to the command line")
     _require(cfg.n >= 1, "n", cfg.n, "an integer >= 1")
@@ -471,6 +496,7 @@ def validate_sample(cfg: DictConfig) -> None:
 
 def validate_eval(cfg: DictConfig) -> None:
     """`gan eval`'s checks that need no checkpoint: UserError naming key, value and allowed range."""
+    refuse_targets(cfg)
     if "ckpt" in OmegaConf.missing_keys(cfg) or not str(cfg.ckpt).strip():
         raise UserError("ckpt is required: add ckpt=<checkpoint .pt file or run folder> to the command line")
     if cfg.metrics is not None:

@@ -90,6 +90,8 @@ def test_shell_completion_install_script(tmp_path):
         (["data=folder", "data.path=does/not/exist"], "does/not/exist"),
         (["device=cuda:7"], "device=cuda:7"),
         (["data=ring8", "hydra.run.dir=/proc/gan_run"], "cannot write /proc/gan_run"),
+        (["data=ring8", "+model._target_=os.system"], "model._target_: configs may not name callables"),
+        (["data=ring8", "device=mps"], "device=mps: MPS is not available"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_no_traceback(tmp_path, overrides, expected):
@@ -111,12 +113,15 @@ def test_help_and_config_errors_answer_before_torch_is_imported(tmp_path):
     probe = (
         "import sys\n"
         "from gan_cli.cli import main\n"
-        "for argv in (['gan', '--help'], ['gan', 'train', '--help'], ['gan', 'train', 'trainer.batch_size=0']):\n"
+        "for argv in (['gan', '--help'], ['gan', 'train', '--help'],\n"
+        "             ['gan', 'train', 'trainer.batch_size=0']):\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit:\n"
         "        pass\n"
         "print('torch imported' if 'torch' in sys.modules else 'no torch')\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert result.stdout.strip().endswith("no torch"), result.stdout + result.stderr

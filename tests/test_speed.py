@@ -70,7 +70,7 @@ def test_d_forward_is_fused_only_without_batch_statistics(mnist_root):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", ["true"])
+@pytest.mark.parametrize("mode", ["true", "reduce-overhead"])
 def test_compile_runs_on_cpu(mnist_root, mode):
     trainer, record = trained(mnist_root, "model=mlp", "model.g_hidden=[16]", f"trainer.compile={mode}")
     assert trainer.switches.compile == mode and torch.isfinite(torch.tensor(record["d_loss"]))

@@ -146,8 +146,8 @@ def test_non_finite_weights_never_reach_last_pt(tmp_path):
 
 
 def test_metrics_during_training_keep_best_pt_and_fill_the_summary(tmp_path):
-    cfg = compose_train("data=ring8", "trainer.steps=40", *QUIET, "trainer.log_every=10", "trainer.eval_every=20",
-                        "trainer.eval_n=200")  # fmt: skip
+    evaluate = ["trainer.eval_every=20", "trainer.eval_n=200"]
+    cfg = compose_train("data=ring8", "trainer.steps=40", *QUIET, "trainer.log_every=10", *evaluate)
     summary = run(cfg, tmp_path)
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [10, 20, 30, 40]
