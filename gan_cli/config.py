@@ -60,6 +60,7 @@ class FolderData:
     channels: int = 3
     workers: int = 2
     max_memory_mb: int = 1024
+    strict: bool = False  # unreadable image files: skipped with a warning, or (true) an error
 
 
 @dataclass

@@ -37,6 +37,7 @@ class FolderSettings:
     channels: int
     workers: int
     max_memory_mb: int
+    strict: bool = False  # an unreadable file is an error rather than skipped
 
     @classmethod
     def from_config(cls, cfg: Any) -> FolderSettings:
@@ -46,6 +47,7 @@ class FolderSettings:
             channels=int(read_field(cfg, "channels", 3)),
             workers=int(read_field(cfg, "workers", 2)),
             max_memory_mb=int(read_field(cfg, "max_memory_mb", 1024)),
+            strict=bool(read_field(cfg, "strict", False)),
         )
         if settings.image_size < 1:
             raise UserError(f"data.image_size={settings.image_size} is out of range; use an integer >= 1")
@@ -80,6 +82,11 @@ def _report_unreadable(settings: FolderSettings, total: int, failures: list[tupl
     if not failures:
         return
     first_file, first_error = failures[0]
+    if settings.strict:
+        raise UserError(
+            f"cannot read image {first_file} ({first_error}); {len(failures)} of {total} files in "
+            f"{settings.path} are unreadable (data.strict=false skips them)"
+        )
     if len(failures) == total:
         raise UserError(
             f"none of the {total} image files in {settings.path} can be read,"

@@ -124,6 +124,15 @@ def test_unreadable_files_are_skipped_with_one_warning(flat_folder, caplog, max_
     assert batches.next()[0].shape == (2, 3, 16, 16)
 
 
+@pytest.mark.parametrize("max_memory_mb", [1024, 0], ids=["in_memory", "streaming"])
+def test_strict_makes_an_unreadable_file_an_error_naming_it(flat_folder, max_memory_mb):
+    (flat_folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    with pytest.raises(UserError) as caught:
+        data.build(folder_cfg(flat_folder, max_memory_mb=max_memory_mb, strict=True), "cpu", 2)
+    message = assert_one_line(caught.value)
+    assert "cannot read image" in message and "broken.png" in message and "data.strict=false" in message
+
+
 def test_a_folder_of_only_broken_images_is_a_user_error(tmp_path):
     (tmp_path / "a.png").write_bytes(b"nope")
     with pytest.raises(UserError) as caught:
