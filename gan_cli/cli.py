@@ -9,7 +9,7 @@ imports torch: help and config errors answer fast.
 import importlib
 import os
 import sys
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from gan_cli.errors import UserError
 
@@ -53,7 +53,7 @@ def _print_help() -> None:
     print("\n".join(lines))
 
 
-def _fail(message: str) -> "None":
+def _fail(message: str) -> NoReturn:
     sys.stderr.write(f"gan: error: {message}\n")
     raise SystemExit(2)
 

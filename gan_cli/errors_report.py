@@ -46,7 +46,7 @@ def _suggest(error: OmegaConfBaseException) -> str:
 def _omegaconf_line(error: OmegaConfBaseException) -> str:
     message = str(getattr(error, "msg", "") or error).strip().splitlines()[0]
     full_key = getattr(error, "full_key", None)
-    if isinstance(error, (OmegaConfBaseException,)) and "not in" in message and full_key:
+    if "not in" in message and full_key:
         return f"unknown key '{full_key}'{_suggest(error)}"
     if full_key and full_key not in message:
         return f"{full_key}: {message}"

@@ -346,9 +346,11 @@ class Trainer:
             "skipped": self.skipped,
             "time": time.time(),
         }
-        if self.toy_noise is not None:
+        extra = extra or {}
+        # at evaluation steps the evaluator's mode metrics replace the per-interval ones
+        if self.toy_noise is not None and "modes_captured" not in extra:
             record.update(self.toy_metrics())
-        record.update(extra or {})
+        record.update(extra)
         self.history.append(record)
         self.reporter.log(self.step, record)
         self._running.zero_()
