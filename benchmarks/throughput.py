@@ -5,11 +5,16 @@
     python benchmarks/throughput.py data=fashion_mnist --sweep trainer.batch_size=64,128,256,512
     python benchmarks/throughput.py --process data=fashion_mnist   # + start-up, peak RSS of the real command
     python benchmarks/throughput.py --quick data=ring8 --json
+    python benchmarks/throughput.py --contention 4 data=fashion_mnist  # K copies at once vs alone
 
 Both loops run in this process on the same device: the trainer's step (with its once-per-interval
 log sync, without file writing) after a warm-up, then a plain loop of the same G, D, loss, batch
 size and optimizer settings over data held as one float tensor (no logging, no sync), timed the
 same way. The ratio trainer / bare is the figure of merit: 1.0 means the trainer adds nothing.
+
+--contention K starts 1, 2, ... K copies of the trainer measurement as separate processes that time
+the same wall-clock window, once per OpenMP wait setting (CONTENTION_SETTINGS), and shows each
+copy's images/s against the alone figure: what a run keeps when the machine is shared.
 """
 
 import argparse
@@ -65,6 +70,71 @@ def time_trainer(cfg, warmup: int, steps: int) -> tuple[float, object]:
         elapsed = time.perf_counter() - start
     images = steps * cfg.trainer.batch_size * cfg.trainer.d_steps
     return images / elapsed, trainer
+
+
+def time_trainer_window(cfg, warmup: int, start_at: float, duration: float) -> float:
+    """Images/s of the trainer's step over [start_at, start_at + duration] of wall-clock time, so
+    copies started together time the same window whatever their start-up took."""
+    with tempfile.TemporaryDirectory() as run_dir:
+        trainer = build(cfg, Path(run_dir), reporter=SilentReporter()).trainer
+        for _ in range(warmup):
+            trainer.train_step()
+        trainer.log_interval()
+        _sync(trainer.device)
+        time.sleep(max(0.0, start_at - time.time()))  # sleeping, not spinning: the others start up
+        steps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < duration:
+            trainer.train_step()
+            steps += 1
+            if trainer.step % cfg.trainer.log_every == 0:
+                trainer.log_interval()
+        _sync(trainer.device)
+        elapsed = time.perf_counter() - start
+    return steps * cfg.trainer.batch_size * cfg.trainer.d_steps / elapsed
+
+
+# name -> environment changes for the copies (None removes the variable): torch's OpenMP threads
+# either spin while they wait for each other (libgomp's default spins a while first) or sleep.
+CONTENTION_SETTINGS = {
+    "spin (unset)": {"OMP_WAIT_POLICY": None, "OMP_NUM_THREADS": None},
+    "sleep (PASSIVE)": {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": None},
+    "1 thread each": {"OMP_WAIT_POLICY": None, "OMP_NUM_THREADS": "1"},
+}
+STARTUP_ALLOWANCE_S = 30.0  # copies build and warm up before the common window opens
+
+
+def _copy_env(changes: dict[str, str | None]) -> dict[str, str]:
+    env = dict(os.environ)
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def contention(overrides: list[str], copies: int, warmup: int, duration: float) -> list[dict]:
+    """For each setting and each k in 1, 2, 4, ... up to `copies`: k processes time one window."""
+    counts = sorted({1, *[k for k in (2, 4, 8, 16) if k < copies], copies})
+    rows = []
+    for name, changes in CONTENTION_SETTINGS.items():
+        alone = None
+        for k in counts:
+            start_at = time.time() + STARTUP_ALLOWANCE_S
+            command = [sys.executable, __file__, "--window", f"{start_at}:{duration}",
+                       "--warmup", str(warmup), *overrides]  # fmt: skip
+            children = [
+                subprocess.Popen(command, env=_copy_env(changes), stdout=subprocess.PIPE, text=True)
+                for _ in range(k)
+            ]
+            rates = [float(child.communicate()[0].strip().splitlines()[-1]) for child in children]
+            if any(child.returncode for child in children):
+                raise SystemExit(f"a copy failed: {' '.join(command)}")
+            median = statistics.median(rates)
+            alone = median if k == 1 else alone
+            rows.append({"setting": name, "copies": k, "img_per_s": rates, "median": median,
+                         "of_alone": median / alone})  # fmt: skip
+    return rows
 
 
 def time_bare_loop(cfg, trainer, warmup: int, steps: int) -> float:
@@ -170,10 +240,24 @@ def main(argv=None) -> None:
         "--process", action="store_true", help="also time `gan --help`, a config error, peak RSS"
     )
     parser.add_argument("--quick", action="store_true", help="a few steps, one repeat (CI)")
+    parser.add_argument(
+        "--contention", type=int, metavar="K", help="K copies at once vs alone, per OpenMP wait setting"
+    )
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds each copy times (--contention)")
+    parser.add_argument("--window", help=argparse.SUPPRESS)  # START:SECONDS, one copy of --contention
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     if args.quick:
         args.steps, args.warmup, args.repeats = 20, 5, 1
+
+    if args.window:
+        start_at, duration = (float(part) for part in args.window.split(":"))
+        cfg = compose(["trainer.progress=false", *args.overrides])
+        print(time_trainer_window(cfg, args.warmup, start_at, duration))
+        return
+    if args.contention:
+        _print_contention(contention(args.overrides, args.contention, args.warmup, args.duration), args)
+        return
 
     variants = [args.overrides]
     if args.sweep:
@@ -206,6 +290,22 @@ def main(argv=None) -> None:
             f"gan --help {process['gan_help_s']:.2f} s; config error {process['config_error_s']:.2f} s; "
             f"peak RSS of a 300-step `{command}` {process['train_peak_rss_mb']:,.0f} MB"
         )
+
+
+def _print_contention(rows: list[dict], args) -> None:
+    if args.json:
+        print(json.dumps({"contention": rows}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{' '.join(args.overrides) or '(defaults)'}: each copy's images/s, {args.duration:g} s window")
+    for column in ("OMP_WAIT_POLICY", "copies at once", "img/s of each copy", "median", "of alone"):
+        table.add_column(column)
+    for r in rows:
+        each = ", ".join(f"{rate:,.0f}" for rate in r["img_per_s"])
+        table.add_row(r["setting"], str(r["copies"]), each, f"{r['median']:,.0f}", f"{r['of_alone']:.0%}")
+    Console().print(table)
 
 
 if __name__ == "__main__":
