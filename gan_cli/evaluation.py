@@ -368,6 +368,7 @@ class Evaluator:
 
         points = data.build(SimpleNamespace(**self.data), "cpu", 1)
         self.modes, self.mode_std = points.modes, points.mode_std
+        self._cap_n(points.num_examples, f"points of data={self.name} (its data.n_points)")
 
     def _setup_images(self, split: str) -> None:
         from gan_cli import data
@@ -389,6 +390,17 @@ class Evaluator:
             )
         self.real = self._real_features(real_set)
 
+    def _cap_n(self, available: int, what: str) -> None:
+        """n beyond the data set's size becomes its size, for the generated samples too.
+
+        More real samples would only repeat examples, and the generated count follows so that
+        n=1e11 is a bounded evaluation, not days of generating (or an allocation that cannot fit).
+        For 2D sets the "size" is data.n_points, the set the model was trained on.
+        """
+        if self.n > available:
+            self._note(f"n={self.n:,} is more than the {available:,} {what}; using n={available:,}")
+            self.n = available
+
     def _real_images(self, real_set: Any, n_real: int) -> Tensor:
         """A fixed sample of n_real real images as uint8: the same indices as real_sample()."""
         from gan_cli.data.batches import sample_indices
@@ -403,8 +415,8 @@ class Evaluator:
         from gan_cli.metrics.classes import class_histogram
         from gan_cli.metrics.precision_recall import K
 
-        # Sampling with replacement beyond the split's size would only repeat images.
-        self.n_real = min(self.n, real_set.num_examples)
+        self._cap_n(real_set.num_examples, f"images in data={self.name} split={self.split}")
+        self.n_real = self.n
         if self.n_real < 2:
             raise UserError(
                 f"data={self.name} split={self.split} has {real_set.num_examples} image(s); "

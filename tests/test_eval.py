@@ -189,6 +189,15 @@ def test_ring8_gives_the_mode_metrics_deterministically_and_restores_train_mode(
     assert "metrics=fid does not apply to data=ring8 (2D points); valid here: modes" in str(error.value)
 
 
+def test_n_beyond_a_2d_set_is_capped_at_its_n_points():
+    config = train_config("data=ring8", *SMALL_MLP, "data.n_points=300")
+    notes = []
+    evaluator = evaluation.Evaluator(config["data"], n=10**11, note=notes.append)
+    assert evaluator.describe()["n"] == 300 and "(its data.n_points)" in notes[0]
+    results = evaluator.evaluate(tiny_generator(config, (2,)))
+    assert 0 <= results["modes_captured"] <= 8
+
+
 # ---- images -------------------------------------------------------------------------------------------
 def test_images_with_the_classifier(banded):
     config = train_config("data=mnist", *SMALL_MLP)
@@ -247,9 +256,22 @@ def test_real_features_are_cached_per_dataset_split_extractor_and_n(banded, monk
     assert again.real.features.shape == (61, classifier.HIDDEN) and again.real.radii.shape == (61,)
 
 
-def test_n_beyond_the_split_uses_every_real_image_once(banded):
-    evaluator = evaluation.Evaluator(banded, n=500, note=quiet)
-    assert evaluator.n_real == 100 and evaluator.describe()["n"] == 500
+def test_n_beyond_the_split_uses_the_whole_split_and_generates_as_many(banded):
+    notes = []
+    evaluator = evaluation.Evaluator(banded, n=10**11, note=notes.append)
+    assert evaluator.n_real == 100 and evaluator.describe()["n"] == 100
+    assert [note for note in notes if "n=100,000,000,000 is more than the 100 images" in note]
+    config = train_config("data=mnist", *SMALL_MLP)
+    generator = tiny_generator(config, (1, 28, 28))
+    assert sum(batch.shape[0] for batch in evaluator._generated(generator, seed=0)) == 100
+    assert set(evaluator.evaluate(generator, ["fid"])) == {"fid"}
+
+
+def test_n_within_the_split_is_kept_without_a_note(banded):
+    notes = []
+    evaluator = evaluation.Evaluator(banded, n=40, note=notes.append)
+    assert evaluator.n == evaluator.n_real == 40
+    assert not [note for note in notes if "is more than" in note]
 
 
 def test_precision_recall_of_too_few_samples_is_one_line(banded):
