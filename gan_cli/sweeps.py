@@ -129,6 +129,17 @@ def local_parallel_jobs(launcher_cfg: Any) -> int | None:
     return int(launcher_cfg.get("n_jobs", -1))
 
 
+def _finite(value: Any) -> float | None:
+    """value as a finite float, or None (NaN, inf, an integer too large for a float, not a number)."""
+    if not _is_number(value):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def rank_value(summary: dict[str, Any]) -> float | None:
     """The number a sweep ranks this run by: its primary metric (its best value when recorded, which
     is what checkpoints/best.pt holds), or None when summary.json names none."""
@@ -136,9 +147,9 @@ def rank_value(summary: dict[str, Any]) -> float | None:
     if not isinstance(name, str):
         return None
     for key in (f"best_{name}", name):
-        value = summary.get(key)
-        if _is_number(value) and math.isfinite(value):
-            return float(value)
+        value = _finite(summary.get(key))
+        if value is not None:
+            return value
     return None
 
 
@@ -146,8 +157,8 @@ def objective(summary: dict[str, Any]) -> float | None:
     """What `gan train` returns to Hydra's sweeper (Optuna optimizes it): the rank value, or the final
     D loss while no primary metric is recorded."""
     value = rank_value(summary)
-    if value is None and _is_number(summary.get("d_loss")):
-        value = float(summary["d_loss"])
+    if value is None:
+        value = _finite(summary.get("d_loss"))
     return value
 
 
@@ -188,12 +199,31 @@ class Job:
     best: bool = False
 
 
+def _read_text(path: Path) -> str | None:
+    """A file's text, or None when it cannot be read (missing, unreadable, not a file). Files of a
+    sweep may be cut short by a kill, hand-edited or crafted: bytes that are not UTF-8 are replaced."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except (OSError, ValueError):
+        return None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long, a folder that cannot be entered
+        return False
+
+
 def _read_yaml(path: Path) -> Any:
     import yaml
 
+    text = _read_text(path)
+    if text is None:
+        return None
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError, RecursionError):
         return None
 
 
@@ -201,49 +231,54 @@ def _job_num(folder: Path) -> int | None:
     hydra_yaml = _read_yaml(folder / ".hydra" / "hydra.yaml")
     try:
         return int(hydra_yaml["hydra"]["job"]["num"])
-    except (TypeError, KeyError, ValueError):
+    except (TypeError, KeyError, ValueError, OverflowError, IndexError):
         match = re.match(r"\d+", folder.name)
         return int(match.group()) if match else None
 
 
 def _last_record(path: Path) -> dict[str, Any]:
     """The newest line of metrics.jsonl (a job killed mid-write may leave a partial last line)."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return {}
-    for line in reversed(lines):
+    text = _read_text(path)
+    for line in reversed((text or "").splitlines()):
         try:
-            return json.loads(line)
-        except ValueError:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
             continue
+        if isinstance(record, dict):
+            return record
     return {}
 
 
 def read_job(folder: Path, num: int) -> Job:
     folder = Path(folder)
-    overrides = _read_yaml(folder / ".hydra" / "overrides.yaml") or []
+    overrides = _read_yaml(folder / ".hydra" / "overrides.yaml")
+    if not isinstance(overrides, list):
+        overrides = []
     pairs = dict(_split_override(str(line)) for line in overrides)
     job = Job(
         num=num, folder=folder, overrides={k: "" if v is None else v for k, v in pairs.items()}, status=OK
     )
-    summary: dict[str, Any] = {}
+    summary: Any = {}
+    text = _read_text(folder / "summary.json")
     try:
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # not written yet, or cut short by a kill
+        summary = json.loads(text) if text is not None else {}
+    except (ValueError, RecursionError):  # cut short by a kill, or not JSON
+        summary, job.status = {}, INCOMPLETE
+    if text is None:  # not written yet
         job.status = INCOMPLETE
     if not isinstance(summary, dict):
         summary, job.status = {}, INCOMPLETE
-    error_file = folder / ERROR_FILE
-    if error_file.is_file():
-        first = error_file.read_text(encoding="utf-8", errors="replace").splitlines()[:1]
+    error_text = _read_text(folder / ERROR_FILE) if _is_file(folder / ERROR_FILE) else None
+    if error_text is not None:
+        first = error_text.splitlines()[:1]
         kind, _, message = (first[0] if first else "").partition(": ")
         job.status = DIVERGED if kind == DIVERGED_ERROR else FAILED
         job.error = message or kind or "failed (error.txt is empty)"
     if summary:
-        job.numbers = {k: v for k, v in summary.items() if _is_number(v)}
-        job.primary_metric = summary.get("primary_metric")
-        job.primary_direction = summary.get("primary_direction")
+        job.numbers = {str(k): v for k, v in summary.items() if _is_number(v)}
+        primary, direction = summary.get("primary_metric"), summary.get("primary_direction")
+        job.primary_metric = primary if isinstance(primary, str) else None
+        job.primary_direction = direction if isinstance(direction, str) else None
         job.rank = rank_value(summary)
     else:  # how far it got: the last logged interval
         record = _last_record(folder / "metrics.jsonl")
@@ -251,7 +286,7 @@ def read_job(folder: Path, num: int) -> Job:
             if _is_number(record.get(key)):
                 job.numbers[label] = record[key]
     for name in ("best.pt", "last.pt"):
-        if (folder / "checkpoints" / name).is_file():
+        if _is_file(folder / "checkpoints" / name):
             job.checkpoint = folder / "checkpoints" / name
             break
     return job
@@ -263,11 +298,11 @@ def job_folders(folder: Path) -> list[Path]:
         children = sorted(p for p in Path(folder).iterdir() if p.is_dir())
     except OSError:
         return []
-    return [p for p in children if (p / ".hydra" / "overrides.yaml").is_file()]
+    return [p for p in children if _is_file(p / ".hydra" / "overrides.yaml")]
 
 
 def is_sweep(folder: Path) -> bool:
-    return (Path(folder) / "multirun.yaml").is_file() or bool(job_folders(folder))
+    return _is_file(Path(folder) / "multirun.yaml") or bool(job_folders(folder))
 
 
 def read_jobs(sweep_dir: Path) -> list[Job]:
@@ -367,6 +402,8 @@ def summarize(sweep_dir: Path) -> Sweep:
 def _format(key: str, value: Any) -> str:
     if value is None:
         return ""
+    if _finite(value) is None:  # nan, inf, or an integer past what a float holds
+        return str(value) if isinstance(value, float) else "(too large)"
     if key in ("steps", "best_step"):
         return f"{int(value):,}"
     if key == "wall_time_s":
@@ -515,6 +552,13 @@ def print_summary(sweep: Sweep, console: Any = None, files: tuple[Path, ...] = (
 
 # ---- `gan sweeps FOLDER` ------------------------------------------------------------------------
 def _not_a_sweep(folder: Path) -> str:
+    try:
+        return _why_not_a_sweep(folder)
+    except (OSError, ValueError) as error:
+        return f"{folder} cannot be read as a sweep folder ({getattr(error, 'strerror', None) or error})"
+
+
+def _why_not_a_sweep(folder: Path) -> str:
     if not folder.exists():
         return f"{folder} does not exist"
     if not folder.is_dir():
