@@ -22,7 +22,7 @@ from gan_cli.data.image_files import (
 )
 from gan_cli.data.memory import InMemoryImages
 from gan_cli.data.registry import register
-from gan_cli.data.streaming import StreamingImages
+from gan_cli.data.streaming import StreamingImages, one_line_loader_errors
 from gan_cli.errors import DataNotFoundError, UserError
 
 logger = logging.getLogger("gan_cli.data")
@@ -119,13 +119,14 @@ def decode_all(listing: ImageListing, settings: FolderSettings) -> tuple[torch.T
     kept_indices: list[int] = []
     failures: list[tuple[str, str]] = []
     # Readable images are packed to the front as they arrive, so skipping files needs no second copy.
-    for chunk in _worker_loader(DecodeReport(listing.files, settings.channels, size), settings):
-        for index, image, error in chunk:
-            if image is None:
-                failures.append((listing.files[index], error))
-            else:
-                images[len(kept_indices)] = image
-                kept_indices.append(index)
+    with one_line_loader_errors():
+        for chunk in _worker_loader(DecodeReport(listing.files, settings.channels, size), settings):
+            for index, image, error in chunk:
+                if image is None:
+                    failures.append((listing.files[index], error))
+                else:
+                    images[len(kept_indices)] = image
+                    kept_indices.append(index)
     _report_unreadable(settings, count, failures)
     labels = None
     if listing.labels is not None:
@@ -137,16 +138,17 @@ def readable_files(listing: ImageListing, settings: FolderSettings) -> ImageFile
     """The streaming data set, minus files whose header or structure is broken."""
     broken: set[int] = set()
     failures: list[tuple[str, str]] = []
-    for chunk in _worker_loader(ProbeReport(listing.files), settings):
-        for index, error in chunk:
-            if error is not None:
-                broken.add(index)
-                failures.append((listing.files[index], error))
+    with one_line_loader_errors():
+        for chunk in _worker_loader(ProbeReport(listing.files), settings):
+            for index, error in chunk:
+                if error is not None:
+                    broken.add(index)
+                    failures.append((listing.files[index], error))
     _report_unreadable(settings, len(listing.files), failures)
     keep = [index for index in range(len(listing.files)) if index not in broken]
     labels = [listing.labels[index] for index in keep] if listing.labels is not None else None
     files = [listing.files[index] for index in keep]
-    return ImageFiles(files, labels, settings.channels, settings.image_size)
+    return ImageFiles(files, labels, settings.channels, settings.image_size, settings.strict)
 
 
 @register("folder")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch.utils.data import Dataset
+
+from gan_cli.errors import UserError
 
 logger = logging.getLogger("gan_cli.data")
 
@@ -35,14 +38,7 @@ def find_images(root: Path) -> ImageListing:
     Hidden entries are left out: they hold tool debris (.ipynb_checkpoints, macOS ._ files),
     not data, and would otherwise turn into classes or unreadable "images".
     """
-    extensions = image_extensions()
-    relative_paths = []
-    for folder, subfolders, names in os.walk(root, followlinks=True):
-        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
-        for name in names:
-            if not name.startswith(".") and name.lower().endswith(extensions):
-                relative_paths.append(Path(folder, name).relative_to(root))
-    relative_paths.sort()
+    relative_paths = sorted(_image_paths(root, image_extensions()))
     files = [str(root / relative) for relative in relative_paths]
     top_folders = [relative.parts[0] if len(relative.parts) > 1 else None for relative in relative_paths]
     class_names = sorted({folder for folder in top_folders if folder is not None})
@@ -50,6 +46,59 @@ def find_images(root: Path) -> ImageListing:
         return ImageListing(files, None, [])
     class_index = {name: index for index, name in enumerate(class_names)}
     return ImageListing(files, [class_index[folder] for folder in top_folders], class_names)
+
+
+def _folder_identity(path: str) -> tuple[int, int]:
+    info = os.stat(path)  # follows links: two names of one folder give one identity
+    return info.st_dev, info.st_ino
+
+
+def _image_paths(root: Path, extensions: tuple[str, ...]) -> list[Path]:
+    """Image files under root, relative to it, with each real folder read once.
+
+    Links to folders are followed (a folder of links to photo folders is common), so a link to
+    an ancestor (`ln -s . again`) would make the walk endless; remembering the folders already
+    seen ends it. The walk is breadth-first, so a folder reachable by several paths keeps its
+    shortest one, which decides its class. Only regular files count: opening a FIFO or a device
+    named *.png would block for ever.
+    """
+    try:
+        seen = {_folder_identity(str(root))}
+        pending = deque([(str(root), Path())])
+        found: list[Path] = []
+        unlisted: list[tuple[str, str]] = []
+        while pending:
+            folder, relative = pending.popleft()
+            try:
+                with os.scandir(folder) as listing:
+                    entries = sorted(listing, key=lambda entry: entry.name)
+            except OSError as error:
+                if not relative.parts:
+                    raise
+                unlisted.append((folder, error.strerror or describe_error(error)))
+                continue
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    if entry.is_dir():
+                        identity = _folder_identity(entry.path)
+                        if identity not in seen:
+                            seen.add(identity)
+                            pending.append((entry.path, relative / entry.name))
+                    elif entry.name.lower().endswith(extensions) and entry.is_file():
+                        found.append(relative / entry.name)
+                except OSError:  # vanished while listed, or a link loop the kernel refuses to resolve
+                    continue
+    except OSError as error:
+        reason = error.strerror or describe_error(error)
+        raise UserError(f"cannot read the image folder {root} ({reason})") from None
+    if unlisted:
+        logger.warning(
+            "skipped %d subfolder(s) of %s that cannot be listed, e.g. %s (%s)",
+            len(unlisted), root, unlisted[0][0], unlisted[0][1],
+        )  # fmt: skip
+    return found
 
 
 def load_image(path: str, channels: int, size: int) -> torch.Tensor:
@@ -87,8 +136,40 @@ class DecodeReport(Dataset):
             return index, None, describe_error(error)
 
 
+# Formats whose verify() checks the whole file (PNG: every chunk's CRC up to IEND) or whose end
+# marker shows that the file is complete (JPEG); any other format is decoded once to be sure.
+_VERIFIED_FORMATS = ("PNG",)
+_JPEG_END = b"\xff\xd9"
+
+
+def _jpeg_is_complete(path: str) -> bool:
+    with open(path, "rb") as file:
+        file.seek(0, os.SEEK_END)
+        file.seek(max(0, file.tell() - 1024))
+        tail = file.read()
+    # Some writers pad after the end marker; padding is not truncation.
+    return tail.rstrip(b"\x00\r\n ").endswith(_JPEG_END)
+
+
+def probe_image(path: str) -> None:
+    """Raises if the file is not a whole image, without decoding pixels where that can be avoided.
+
+    verify() reads only a JPEG's headers, so a truncated JPEG (a common casualty of interrupted
+    copies) would pass it and fail every time it is streamed; its missing end marker gives it away.
+    """
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image_format = image.format
+        image.verify()
+    if image_format in _VERIFIED_FORMATS or (image_format == "JPEG" and _jpeg_is_complete(path)):
+        return
+    with Image.open(path) as image:
+        image.load()
+
+
 class ProbeReport(Dataset):
-    """Checks each file's header and structure without decoding pixels: (index, error text or None)."""
+    """Checks each file's header and structure, decoding pixels only where needed: (index, error or None)."""
 
     def __init__(self, files: list[str]) -> None:
         self.files = files
@@ -97,46 +178,60 @@ class ProbeReport(Dataset):
         return len(self.files)
 
     def __getitem__(self, index: int) -> tuple[int, str | None]:
-        from PIL import Image
-
         try:
-            with Image.open(self.files[index]) as image:
-                image.verify()
+            probe_image(self.files[index])
             return index, None
         except Exception as error:  # noqa: BLE001 - image decoders raise many unrelated types
             return index, describe_error(error)
 
 
+class UndecodableImages(OSError):
+    """Streamed files fail to decode (strict mode, or too many in a row to substitute).
+
+    An OSError with one text argument, so DataLoader can rebuild it in the main process.
+    """
+
+
 class ImageFiles(Dataset):
     """Files known to be readable, decoded on demand for streaming: (uint8 image, label or -1).
 
-    A file that passed the probe can still fail to decode (a truncated JPEG); it is replaced by
-    the next file rather than ending a long training run.
+    A file that passed the probe can still fail to decode (damage inside a JPEG's data); unless
+    strict, it is replaced by the next file rather than ending a long training run.
     """
 
     _max_substitutions = 16
 
-    def __init__(self, files: list[str], labels: list[int] | None, channels: int, size: int) -> None:
+    def __init__(
+        self, files: list[str], labels: list[int] | None, channels: int, size: int, strict: bool = False
+    ) -> None:
         self.files, self.labels, self.channels, self.size = files, labels, channels, size
+        self.strict = strict
         self._warned = False
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        error = None
         for offset in range(min(self._max_substitutions, len(self.files))):
             candidate = (index + offset) % len(self.files)
             try:
                 image = load_image(self.files[candidate], self.channels, self.size)
-            except Exception as error:  # noqa: BLE001 - image decoders raise many unrelated types
+            except Exception as caught:  # noqa: BLE001 - image decoders raise many unrelated types
+                error = describe_error(caught)
+                if self.strict:
+                    raise UndecodableImages(
+                        f"cannot decode image {self.files[candidate]} ({error}) (data.strict=false skips it)"
+                    ) from None
                 if not self._warned:  # once per worker process, not once per bad read
                     self._warned = True
                     logger.warning(
-                        "cannot decode %s (%s); using other images in its place",
-                        self.files[candidate],
-                        describe_error(error),
+                        "cannot decode %s (%s); using other images in its place", self.files[candidate], error
                     )
                 continue
             return image, self.labels[candidate] if self.labels is not None else -1
-        first = self.files[index]
-        raise OSError(f"{self._max_substitutions} image files in a row from {first} fail to decode")
+        tried = min(self._max_substitutions, len(self.files))
+        raise UndecodableImages(
+            f"cannot decode {tried} image files in a row from {self.files[index]} on ({error});"
+            " remove or repair the damaged files"
+        )

@@ -2,13 +2,47 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import torch
 from torch.utils.data import DataLoader, RandomSampler, Subset
 
 from gan_cli.data.batches import images_to_float, sample_indices
-from gan_cli.data.image_files import ImageFiles
+from gan_cli.data.image_files import ImageFiles, UndecodableImages
+from gan_cli.errors import UserError
+
+
+def loader_failure(error: BaseException) -> UserError | None:
+    """The one line for a DataLoader failure the user can act on, or None for anything else.
+
+    A worker's exception reaches this process rebuilt around the worker's traceback text, so the
+    message is taken from that text's last line.
+    """
+    if isinstance(error, UndecodableImages):
+        last = str(error).strip().splitlines()[-1] if str(error).strip() else ""
+        return UserError(last.rsplit(f"{UndecodableImages.__name__}: ", 1)[-1])
+    text = str(error).strip()
+    # torch's wording when a worker exits without reporting (killed, e.g. by the OOM killer, or crashed).
+    if isinstance(error, RuntimeError) and text.startswith("DataLoader worker"):
+        reason = text.splitlines()[0].rstrip(". ")
+        return UserError(
+            f"a data loading worker stopped ({reason}); the machine may be out of memory: "
+            "lower data.workers, or data.workers=0 to load in this process"
+        )
+    return None
+
+
+@contextlib.contextmanager
+def one_line_loader_errors() -> Iterator[None]:
+    """Around anything that iterates a DataLoader: its actionable failures become one UserError line."""
+    try:
+        yield
+    except (UndecodableImages, RuntimeError) as error:
+        failure = loader_failure(error)
+        if failure is None:
+            raise
+        raise failure from None
 
 
 class StreamingImages:
@@ -42,11 +76,12 @@ class StreamingImages:
     def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self._batches is None:
             self._batches = iter(self._loader)
-        try:
-            images_u8, labels = next(self._batches)
-        except StopIteration:
-            self._batches = iter(self._loader)
-            images_u8, labels = next(self._batches)
+        with one_line_loader_errors():
+            try:
+                images_u8, labels = next(self._batches)
+            except StopIteration:
+                self._batches = iter(self._loader)
+                images_u8, labels = next(self._batches)
         x = images_to_float(images_u8.to(self.device, non_blocking=True))
         y = labels.to(self.device, non_blocking=True) if self.n_classes > 0 else None
         return x, y
@@ -61,6 +96,7 @@ class StreamingImages:
                 num_workers=self.workers,
                 generator=torch.Generator().manual_seed(0),  # worker seeds must not come from the global RNG
             )
-            images_u8 = torch.cat([images for images, _ in loader])
+            with one_line_loader_errors():
+                images_u8 = torch.cat([images for images, _ in loader])
             self._real_sample_cache = (n, images_u8.to(self.device))
         return images_to_float(self._real_sample_cache[1])

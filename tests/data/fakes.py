@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import pickle
+import signal
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -92,3 +95,32 @@ def write_png(path: Path, width: int, height: int, mode: str = "RGB", seed: int 
     pixels[-1, -1] = 255
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(pixels.squeeze(-1).numpy() if channels == 1 else pixels.numpy()).save(path)
+
+
+@contextlib.contextmanager
+def deadline(seconds: int) -> Iterator[None]:
+    """Fail instead of hanging: SIGALRM interrupts even a blocking open() or read()."""
+
+    def expired(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s: a hang")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def write_jpeg(path: Path, size: int = 24, seed: int = 0, keep: float = 1.0) -> None:
+    """A random RGB JPEG; keep < 1 cuts the file to that share of its bytes, as an interrupted copy does."""
+    from PIL import Image
+
+    generator = torch.Generator().manual_seed(seed)
+    pixels = torch.randint(0, 256, (size, size, 3), generator=generator, dtype=torch.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels.numpy()).save(path, quality=90)
+    if keep < 1:
+        content = path.read_bytes()
+        path.write_bytes(content[: int(len(content) * keep)])

@@ -1,17 +1,20 @@
 """Image folders: discovery, labels from subfolders, resizing, in-memory vs streaming, bad files."""
 
 import logging
+import os
+import signal
 
 import pytest
 import torch
 from PIL import Image
 
 import gan_cli.data as data
+from gan_cli.data.image_files import ImageFiles, find_images
 from gan_cli.data.memory import InMemoryImages
 from gan_cli.data.streaming import StreamingImages
 from gan_cli.errors import DataNotFoundError, UserError
 
-from .fakes import assert_one_line, data_cfg, write_png
+from .fakes import assert_one_line, data_cfg, deadline, write_jpeg, write_png
 
 # Different sizes and aspect ratios, grayscale and colour, upper- and lower-case extensions.
 IMAGE_SPECS = [(40, 30, "RGB"), (20, 50, "L"), (16, 16, "RGB"), (33, 17, "L"), (64, 20, "RGB")]
@@ -188,3 +191,199 @@ def test_worker_processes_decode_the_same_images(class_folder):
 def test_out_of_range_settings_are_user_errors(flat_folder, field):
     with pytest.raises(UserError):
         data.build(folder_cfg(flat_folder, **field), "cpu", 2)
+
+
+# ---- folders built to hang or break the reader ------------------------------------------------------
+def test_links_to_the_folder_itself_end_the_walk(tmp_path):
+    write_png(tmp_path / "a.png", 8, 8)
+    (tmp_path / "a").symlink_to(".")
+    (tmp_path / "b").symlink_to(".")
+    with deadline(20):
+        listing = find_images(tmp_path)
+    assert listing.files == [str(tmp_path / "a.png")] and listing.labels is None
+
+
+def test_a_link_loop_deeper_down_is_walked_once(tmp_path):
+    write_png(tmp_path / "cats" / "deep" / "c.png", 8, 8)
+    write_png(tmp_path / "dogs" / "d.png", 8, 8, seed=1)
+    (tmp_path / "cats" / "deep" / "up").symlink_to("../..")
+    (tmp_path / "dogs" / "cats_again").symlink_to("../cats")
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "dogs").symlink_to("../dogs")  # a folder of links to photo folders
+    with deadline(20):
+        listing = find_images(tmp_path)
+    # Each real folder once, under its shortest path: cats/ and dogs/ stay two classes.
+    assert listing.files == [str(tmp_path / "cats" / "deep" / "c.png"), str(tmp_path / "dogs" / "d.png")]
+    assert listing.class_names == ["cats", "dogs"] and listing.labels == [0, 1]
+
+
+def test_a_linked_folder_of_images_is_followed(tmp_path):
+    write_png(tmp_path / "elsewhere" / "a.png", 8, 8)
+    (tmp_path / "set").mkdir()
+    (tmp_path / "set" / "linked").symlink_to(tmp_path / "elsewhere")
+    assert find_images(tmp_path / "set").files == [str(tmp_path / "set" / "linked" / "a.png")]
+
+
+def test_fifos_and_devices_named_like_images_are_left_out(tmp_path):
+    write_png(tmp_path / "a.png", 8, 8)
+    os.mkfifo(tmp_path / "pipe.png")  # opening it would wait for a writer for ever
+    (tmp_path / "zeros.jpg").symlink_to("/dev/zero")
+    (tmp_path / "dangling.png").symlink_to(tmp_path / "gone.png")
+    with deadline(20):
+        batches = data.build(folder_cfg(tmp_path), "cpu", 2)
+    assert batches.num_examples == 1
+
+
+def test_paths_with_spaces_and_non_ascii_names_work(tmp_path):
+    folder = tmp_path / "my photos, josé=1"
+    write_png(folder / "ünï cödé.png", 8, 8)
+    write_png(folder / "b c.PNG", 8, 8, seed=1)
+    assert data.build(folder_cfg(folder), "cpu", 2).num_examples == 2
+
+
+def test_a_path_that_is_a_file_is_one_line(flat_folder):
+    with pytest.raises(UserError) as caught:
+        data.build(folder_cfg(flat_folder / "img0.png"), "cpu", 2)
+    assert "is a file" in assert_one_line(caught.value)
+
+
+def test_a_folder_of_non_images_is_one_line(tmp_path):
+    for name in ("a.txt", "b.csv", "c"):
+        (tmp_path / name).write_text("x")
+    with pytest.raises(UserError) as caught:
+        data.build(folder_cfg(tmp_path), "cpu", 2)
+    assert "no images in" in assert_one_line(caught.value)
+
+
+requires_permissions = pytest.mark.skipif(
+    os.geteuid() == 0, reason="root reads files whatever their permissions"
+)
+
+
+@requires_permissions
+def test_files_without_read_permission_are_unreadable_images(flat_folder):
+    for path in flat_folder.glob("*.[pP][nN][gG]"):
+        path.chmod(0)
+    try:
+        with pytest.raises(UserError) as caught:
+            data.build(folder_cfg(flat_folder), "cpu", 2)
+    finally:
+        for path in flat_folder.glob("*.[pP][nN][gG]"):
+            path.chmod(0o644)
+    assert "none of the 5 image files" in assert_one_line(caught.value)
+
+
+@requires_permissions
+def test_a_folder_without_read_permission_is_one_line(flat_folder):
+    flat_folder.chmod(0)
+    try:
+        with pytest.raises(UserError) as caught:
+            data.build(folder_cfg(flat_folder), "cpu", 2)
+    finally:
+        flat_folder.chmod(0o755)
+    assert "cannot read the image folder" in assert_one_line(caught.value)
+
+
+def test_an_unlistable_subfolder_is_skipped_with_one_warning(tmp_path, monkeypatch, caplog):
+    write_png(tmp_path / "ok" / "a.png", 8, 8)
+    write_png(tmp_path / "locked" / "b.png", 8, 8)
+    real_scandir = os.scandir
+
+    def scandir(path):  # a permission the test cannot take away when it runs as root
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with caplog.at_level(logging.WARNING, logger="gan_cli.data"):
+        listing = find_images(tmp_path)
+    assert listing.files == [str(tmp_path / "ok" / "a.png")]
+    (warning,) = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert "skipped 1 subfolder(s)" in warning and "Permission denied" in warning
+
+
+# ---- truncated files while streaming ----------------------------------------------------------------
+@pytest.fixture
+def jpeg_folder(tmp_path):
+    folder = tmp_path / "jpegs"
+    for index in range(4):
+        write_jpeg(folder / f"good{index}.jpg", seed=index)
+    return folder
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_truncated_jpegs_are_found_before_streaming(jpeg_folder, caplog, workers):
+    write_jpeg(jpeg_folder / "cut.jpg", seed=9, keep=0.5)
+    with caplog.at_level(logging.WARNING, logger="gan_cli.data"):
+        batches = data.build(folder_cfg(jpeg_folder, max_memory_mb=0, workers=workers), "cpu", 8)
+    assert batches.num_examples == 4
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "skipped 1 of 5" in warnings[0] and "cut.jpg" in warnings[0]
+    with deadline(60):
+        assert batches.next()[0].shape == (8, 3, 16, 16)
+
+
+def test_strict_refuses_a_truncated_jpeg_before_streaming(jpeg_folder):
+    write_jpeg(jpeg_folder / "cut.jpg", seed=9, keep=0.5)
+    with pytest.raises(UserError) as caught:
+        data.build(folder_cfg(jpeg_folder, max_memory_mb=0, strict=True), "cpu", 2)
+    assert "cut.jpg" in assert_one_line(caught.value)
+
+
+def test_a_folder_of_only_truncated_jpegs_is_one_line(tmp_path):
+    for index in range(3):
+        write_jpeg(tmp_path / f"{index}.jpg", seed=index, keep=0.6)
+    with pytest.raises(UserError) as caught:
+        data.build(folder_cfg(tmp_path, max_memory_mb=0, workers=1), "cpu", 2)
+    assert "none of the 3 image files" in assert_one_line(caught.value)
+
+
+def test_padding_after_a_jpeg_end_marker_is_not_truncation(jpeg_folder):
+    path = jpeg_folder / "good0.jpg"
+    path.write_bytes(path.read_bytes() + b"\x00" * 100)
+    assert data.build(folder_cfg(jpeg_folder, max_memory_mb=0), "cpu", 2).num_examples == 4
+
+
+def streamed(files, workers, strict=False):
+    return StreamingImages(ImageFiles(files, None, 3, 16, strict), 0, torch.device("cpu"), 4, workers)
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_files_that_fail_only_while_streaming_are_one_line(tmp_path, workers):
+    files = []
+    for index in range(3):
+        (tmp_path / f"{index}.png").write_bytes(b"damaged after the probe")
+        files.append(str(tmp_path / f"{index}.png"))
+    batches = streamed(files, workers)
+    with deadline(60), pytest.raises(UserError) as caught:
+        batches.next()
+    assert "cannot decode 3 image files in a row" in assert_one_line(caught.value)
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_strict_stops_at_the_first_file_that_fails_while_streaming(jpeg_folder, workers):
+    files = sorted(str(path) for path in jpeg_folder.iterdir())
+    (jpeg_folder / "good2.jpg").write_bytes(b"damaged after the probe")
+    batches = streamed(files, workers, strict=True)
+    with deadline(60), pytest.raises(UserError) as caught:
+        batches.next()
+    message = assert_one_line(caught.value)
+    assert "good2.jpg" in message and "data.strict=false" in message
+
+
+class _KillsItsWorker(torch.utils.data.Dataset):
+    channels, size = 3, 16
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, index):
+        os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
+
+
+def test_a_worker_that_dies_is_one_line_not_a_hang():
+    batches = StreamingImages(_KillsItsWorker(), 0, torch.device("cpu"), 4, workers=1)
+    with deadline(60), pytest.raises(UserError) as caught:
+        batches.next()
+    message = assert_one_line(caught.value)
+    assert "a data loading worker stopped" in message and "data.workers" in message
