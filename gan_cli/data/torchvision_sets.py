@@ -10,10 +10,12 @@ import contextlib
 import gzip
 import io
 import logging
+import math
 import os
 import pickle
 import shutil
 import socket
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ import torch
 from gan_cli.data.config_fields import read_field
 from gan_cli.data.memory import InMemoryImages
 from gan_cli.data.registry import register
+from gan_cli.data.shapes import IMAGE_SETS
 from gan_cli.errors import DataNotFoundError, UserError
 
 logger = logging.getLogger("gan_cli.data")
@@ -105,18 +108,85 @@ def _how_to_get(folder_under_root: str) -> str:
     )
 
 
-def _images_from_idx_set(dataset: Any) -> tuple[torch.Tensor, torch.Tensor]:
+# IDX headers: a magic number (0x0000 <type 0x08 = uint8> <number of dimensions>), then each size.
+_IDX_IMAGES_MAGIC, _IDX_LABELS_MAGIC = 0x00000803, 0x00000801
+_N_CLASSES = 10
+
+
+def _idx_sizes(path: Path, magic: int, dims: int) -> list[int]:
+    """The sizes an IDX file's header declares, once they agree with its magic and length on disk.
+
+    torchvision reads the whole file before checking the header: a file that is not IDX at all, or
+    whose header disagrees with its length, is caught here without reading more than the header.
+    """
+    header_bytes = 4 * (dims + 1)
+    size = path.stat().st_size
+    with open(path, "rb") as file:
+        header = file.read(header_bytes)
+    if len(header) < header_bytes:
+        raise ValueError(f"{size} bytes: too short for the {header_bytes}-byte header")
+    found, *sizes = struct.unpack(f">{dims + 1}I", header)
+    if found != magic:
+        raise ValueError(f"magic number {found:#010x}, expected {magic:#010x}")
+    expected = header_bytes + math.prod(sizes)
+    if size != expected:
+        shape = " x ".join(str(s) for s in sizes)
+        raise ValueError(f"its header declares {shape} bytes of data, {expected} with the header; has {size}")
+    return sizes
+
+
+def _check_idx_split(raw_folder: Path, cfg: Any) -> None:
+    """The split's two IDX files, where present, agree with each other and with the data set's shape."""
+    name = read_field(cfg, "name")
+    prefix = "train" if _split_is_train(cfg) else "t10k"
+    images_path = raw_folder / f"{prefix}-images-idx3-ubyte"
+    labels_path = raw_folder / f"{prefix}-labels-idx1-ubyte"
+    if not (images_path.is_file() and labels_path.is_file()):
+        return  # torchvision downloads them (or says they are missing)
+    path = images_path
+    try:
+        count, height, width = _idx_sizes(images_path, _IDX_IMAGES_MAGIC, 3)
+        path = labels_path
+        (label_count,) = _idx_sizes(labels_path, _IDX_LABELS_MAGIC, 1)
+    except (OSError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise UserError(
+            f"{name}: {path} is unreadable as an IDX file ({reason}); delete it and download again"
+        ) from None
+    expected = IMAGE_SETS[name][1:]
+    problem = None
+    if (height, width) != expected:
+        problem = f"its images are {height}x{width}, {name} has {expected[0]}x{expected[1]}"
+    elif count == 0:
+        problem = "it holds no images"
+    elif count != label_count:
+        problem = f"{images_path.name} holds {count} images and {labels_path.name} {label_count} labels"
+    if problem:
+        raise UserError(
+            f"{name}: the {prefix} files in {raw_folder} do not fit ({problem});"
+            " delete them and download again"
+        )
+
+
+def _images_from_idx_set(dataset: Any, raw_folder: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    labels = dataset.targets.to(torch.int64)
+    if labels.numel() and int(labels.max()) >= _N_CLASSES:
+        raise UserError(
+            f"the labels in {raw_folder} go up to {int(labels.max())}, beyond the {_N_CLASSES} classes;"
+            " delete the files and download again"
+        )
     # MNIST-family .data is already a uint8 (N, H, W) tensor: adding the channel axis is a view.
-    return dataset.data.unsqueeze(1), dataset.targets.to(torch.int64)
+    return dataset.data.unsqueeze(1), labels
 
 
 @register("mnist")
 def build_mnist(cfg: Any, device: torch.device, batch_size: int) -> InMemoryImages:
     from torchvision.datasets import MNIST  # imported here: torchvision adds seconds to CLI startup
 
-    raw = os.path.join(str(read_field(cfg, "root", "data")), "MNIST", "raw")
-    dataset = _open_torchvision_set(MNIST, cfg, raw, _how_to_get("MNIST/raw"))
-    images, labels = _images_from_idx_set(dataset)
+    raw = Path(str(read_field(cfg, "root", "data")), "MNIST", "raw")
+    _check_idx_split(raw, cfg)
+    dataset = _open_torchvision_set(MNIST, cfg, str(raw), _how_to_get("MNIST/raw"))
+    images, labels = _images_from_idx_set(dataset, raw)
     return InMemoryImages(images, labels, 10, device, batch_size)
 
 
@@ -162,8 +232,9 @@ def build_fashion_mnist(cfg: Any, device: torch.device, batch_size: int) -> InMe
     )
     # With the files on disk, asking torchvision to download would only risk a network wait.
     download = False if have_local_copy else None
+    _check_idx_split(raw, cfg)
     dataset = _open_torchvision_set(FashionMNIST, cfg, str(raw), how_to_get, download=download)
-    images, labels = _images_from_idx_set(dataset)
+    images, labels = _images_from_idx_set(dataset, raw)
     return InMemoryImages(images, labels, 10, device, batch_size)
 
 

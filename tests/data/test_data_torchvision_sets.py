@@ -1,7 +1,9 @@
 """MNIST, Fashion-MNIST and CIFAR-10 read from small fake files through torchvision's real classes."""
 
 import gzip
+import os
 import socket
+import struct
 import time
 from pathlib import Path
 
@@ -14,7 +16,15 @@ from gan_cli.data import torchvision_sets
 from gan_cli.data.memory import InMemoryImages
 from gan_cli.errors import DataNotFoundError, UserError
 
-from .fakes import assert_one_line, data_cfg, write_cifar_set, write_idx_set
+from .fakes import (
+    assert_one_line,
+    data_cfg,
+    deadline,
+    write_cifar_set,
+    write_idx_images,
+    write_idx_labels,
+    write_idx_set,
+)
 
 
 def mnist_cfg(root, **overrides):
@@ -101,6 +111,72 @@ def test_corrupt_idx_files_are_a_user_error(mnist_root):
     with pytest.raises(UserError) as caught:
         data.build(mnist_cfg(root), "cpu", 2)
     assert "unreadable" in assert_one_line(caught.value)
+
+
+def raw_file(root, name):
+    return root / "MNIST" / "raw" / name
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        # A header claiming 2^32-1 images of 2^32-1 x 2^32-1: refused from the header, nothing read.
+        (struct.pack(">IIII", 2051, 2**32 - 1, 2**32 - 1, 2**32 - 1), "its header declares 4294967295 x"),
+        (struct.pack(">IIII", 2049, 12, 28, 28) + bytes(12 * 784), "magic number 0x00000801"),
+        (struct.pack(">IIII", 2051, 12, 28, 28) + bytes(100), "9424 with the header; has 116"),
+        (b"\x00\x00", "too short"),
+    ],
+    ids=["huge_header", "wrong_magic", "truncated", "tiny"],
+)
+def test_idx_headers_are_checked_against_the_file_before_reading(mnist_root, content, message):
+    root, _ = mnist_root
+    raw_file(root, "train-images-idx3-ubyte").write_bytes(content)
+    with deadline(20), pytest.raises(UserError) as caught:
+        data.build(mnist_cfg(root), "cpu", 2)
+    text = assert_one_line(caught.value)
+    assert message in text and "train-images-idx3-ubyte is unreadable as an IDX file" in text
+
+
+def test_idx_images_and_labels_must_agree(mnist_root):
+    root, _ = mnist_root
+    write_idx_labels(raw_file(root, "train-labels-idx1-ubyte"), torch.arange(7) % 10)
+    with pytest.raises(UserError) as caught:
+        data.build(mnist_cfg(root), "cpu", 2)
+    assert "holds 12 images and train-labels-idx1-ubyte 7 labels" in assert_one_line(caught.value)
+
+
+def test_idx_images_of_another_size_are_refused(mnist_root):
+    root, _ = mnist_root
+    write_idx_images(raw_file(root, "t10k-images-idx3-ubyte"), torch.zeros(5, 14, 14))
+    with pytest.raises(UserError) as caught:
+        data.build(mnist_cfg(root, split="test"), "cpu", 2)
+    assert "its images are 14x14, mnist has 28x28" in assert_one_line(caught.value)
+
+
+def test_an_idx_split_without_images_is_refused(mnist_root):
+    root, _ = mnist_root
+    write_idx_images(raw_file(root, "train-images-idx3-ubyte"), torch.zeros(0, 28, 28))
+    write_idx_labels(raw_file(root, "train-labels-idx1-ubyte"), torch.zeros(0))
+    with pytest.raises(UserError) as caught:
+        data.build(mnist_cfg(root), "cpu", 2)
+    assert "it holds no images" in assert_one_line(caught.value)
+
+
+def test_idx_labels_beyond_the_classes_are_refused(mnist_root):
+    root, _ = mnist_root
+    write_idx_labels(raw_file(root, "train-labels-idx1-ubyte"), torch.full((12,), 200))
+    with pytest.raises(UserError) as caught:
+        data.build(mnist_cfg(root), "cpu", 2)
+    assert "go up to 200, beyond the 10 classes" in assert_one_line(caught.value)
+
+
+def test_an_idx_name_that_is_a_fifo_does_not_hang(mnist_root):
+    root, _ = mnist_root
+    path = raw_file(root, "train-images-idx3-ubyte")
+    path.unlink()
+    os.mkfifo(path)
+    with deadline(20), pytest.raises(UserError):  # not a file: torchvision says it is missing
+        data.build(mnist_cfg(root), "cpu", 2)
 
 
 @pytest.fixture
