@@ -20,7 +20,7 @@ from gan_cli.data.image_files import (
     find_images,
     image_extensions,
 )
-from gan_cli.data.memory import InMemoryImages
+from gan_cli.data.memory import InMemoryImages, fits_in_memory
 from gan_cli.data.registry import register
 from gan_cli.data.streaming import StreamingImages, one_line_loader_errors
 from gan_cli.errors import DataNotFoundError, UserError
@@ -157,11 +157,12 @@ def build_folder(cfg: Any, device: torch.device, batch_size: int) -> InMemoryIma
     listing = _list_images(settings)
     n_classes = len(listing.class_names)
     decoded_bytes = len(listing.files) * settings.channels * settings.image_size**2
-    if decoded_bytes <= settings.max_memory_mb * 2**20:
+    # A data.max_memory_mb beyond the machine's memory cannot be honoured: such a set streams.
+    if decoded_bytes <= settings.max_memory_mb * 2**20 and fits_in_memory(decoded_bytes):
         images, labels = decode_all(listing, settings)
         return InMemoryImages(images, labels, n_classes, device, batch_size)
     logger.info(
-        "streaming %d images from %s: %d MiB decoded exceeds data.max_memory_mb=%d",
+        "streaming %d images from %s: %d MiB decoded exceeds data.max_memory_mb=%d or this machine's memory",
         len(listing.files),
         settings.path,
         decoded_bytes >> 20,

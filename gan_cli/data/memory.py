@@ -6,9 +6,24 @@ reproducible, saving/restoring the RNG state resumes a run exactly, and nothing 
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from gan_cli.data.batches import images_to_float, sample_indices
+
+
+def physical_memory_bytes() -> int | None:
+    """This machine's RAM, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def fits_in_memory(nbytes: int) -> bool:
+    total = physical_memory_bytes()
+    return total is None or nbytes <= total
 
 
 class InMemoryImages:

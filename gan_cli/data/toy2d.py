@@ -12,9 +12,12 @@ import math
 import torch
 
 from gan_cli.data.config_fields import read_field
-from gan_cli.data.memory import InMemoryPoints
+from gan_cli.data.memory import InMemoryPoints, fits_in_memory, physical_memory_bytes
 from gan_cli.data.registry import register
 from gan_cli.errors import UserError
+
+# Peak bytes per point while drawing: int64 component, float32 noise, the scaled noise and the sum.
+_BYTES_PER_POINT = 40
 
 
 def mixture_points(modes: torch.Tensor, std: float, n_points: int) -> torch.Tensor:
@@ -40,6 +43,12 @@ def _mixture_settings(cfg, default_std: float) -> tuple[int, float]:
         raise UserError(f"data.n_points={n_points} is out of range; use an integer >= 1")
     if not std >= 0:  # also rejects NaN
         raise UserError(f"data.std={std} is out of range; use a number >= 0")
+    # Configs inside checkpoints reach here unchecked: refuse before torch tries to allocate.
+    if not fits_in_memory(n_points * _BYTES_PER_POINT):
+        raise UserError(
+            f"data.n_points={n_points:,} needs about {n_points * _BYTES_PER_POINT / 2**30:,.0f} GiB, more"
+            f" than this machine's {physical_memory_bytes() / 2**30:,.0f} GiB of memory; use fewer points"
+        )
     return n_points, std
 
 

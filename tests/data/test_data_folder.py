@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 import gan_cli.data as data
+from gan_cli.data import memory
 from gan_cli.data.image_files import ImageFiles, find_images
 from gan_cli.data.memory import InMemoryImages
 from gan_cli.data.streaming import StreamingImages
@@ -387,3 +388,9 @@ def test_a_worker_that_dies_is_one_line_not_a_hang():
         batches.next()
     message = assert_one_line(caught.value)
     assert "a data loading worker stopped" in message and "data.workers" in message
+
+
+def test_a_memory_budget_beyond_the_machine_streams(flat_folder, monkeypatch):
+    monkeypatch.setattr(memory, "physical_memory_bytes", lambda: 1000)  # less than 5 images of 16x16x3
+    batches = data.build(folder_cfg(flat_folder, max_memory_mb=10**9), "cpu", 2)
+    assert isinstance(batches, StreamingImages) and batches.num_examples == len(IMAGE_SPECS)

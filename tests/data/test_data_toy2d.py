@@ -4,9 +4,10 @@ import pytest
 import torch
 
 import gan_cli.data as data
+from gan_cli.data import toy2d
 from gan_cli.errors import UserError
 
-from .fakes import data_cfg
+from .fakes import assert_one_line, data_cfg
 
 
 def nearest_mode_distance(points, modes):
@@ -58,3 +59,16 @@ def test_points_are_raw_coordinates_and_the_set_is_fixed():
 def test_out_of_range_settings_are_user_errors(field):
     with pytest.raises(UserError):
         data.build(data_cfg(name="ring8", **field), "cpu", 4)
+
+
+@pytest.mark.parametrize("name", ["ring8", "grid25"])
+@pytest.mark.parametrize("n_points", [2**40, 10**26])
+def test_more_points_than_memory_holds_are_refused_before_allocating(monkeypatch, name, n_points):
+    def must_not_draw(*args):
+        raise AssertionError("drew the points before checking that they fit")
+
+    monkeypatch.setattr(toy2d, "mixture_points", must_not_draw)
+    with pytest.raises(UserError) as caught:
+        data.build(data_cfg(name=name, n_points=n_points), "cpu", 4)
+    message = assert_one_line(caught.value)
+    assert f"data.n_points={n_points:,} needs about" in message and "GiB of memory" in message
