@@ -48,13 +48,30 @@ def _omegaconf_line(error: OmegaConfBaseException) -> str:
     full_key = getattr(error, "full_key", None)
     if "not in" in message and full_key:
         return f"unknown key '{full_key}'{_suggest(error)}"
-    if full_key and full_key not in message:
+    # a whole-word test: the key `n` is inside "Integer"
+    if full_key and not re.search(rf"(?<![\w.]){re.escape(str(full_key))}(?![\w.])", message):
         return f"{full_key}: {message}"
     return message
 
 
+# Hydra checks `model=null` with a bare ValueError, which names neither the group nor the fix.
+NULL_GROUP_MESSAGE = "Config group override must be a string or a list"
+
+
+def _is_null_group(error: BaseException) -> bool:
+    return isinstance(error, ValueError) and str(error).startswith(NULL_GROUP_MESSAGE)
+
+
+def _null_group_line() -> str:
+    nulls = [arg for arg in sys.argv[1:] if re.fullmatch(r"[\w/]+=null", arg, re.IGNORECASE)]
+    given = nulls[0] if nulls else "a config group set to null"
+    return f"{given}: a config group needs one of its options (see --help); leave it out for the default"
+
+
 def one_line(error: BaseException) -> str:
     """The message of a user error, squeezed to one line."""
+    if _is_null_group(error):
+        return _null_group_line()
     if isinstance(error, OSError) and not isinstance(error, UserError) and error.filename:
         return f"cannot write {error.filename}: {error.strerror}"
     if isinstance(error, OmegaConfBaseException):
@@ -90,6 +107,8 @@ USER_OS_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.ED
 
 def is_user_error(error: BaseException) -> bool:
     if isinstance(error, OSError) and error.errno in USER_OS_ERRNOS:
+        return True
+    if _is_null_group(error):
         return True
     return isinstance(error, (UserError, CompactHydraException, OmegaConfBaseException))
 

@@ -477,7 +477,9 @@ class Evaluator:
     def resolve_metrics(self, metrics: Sequence[str] | None) -> list[str]:
         """The metrics to compute: the defaults for None; UserError for any that cannot apply."""
         if metrics is None:
-            return default_metrics(self.kind, self.n_classes, self.features)
+            names = default_metrics(self.kind, self.n_classes, self.features)
+            self._check_sample_counts(names)
+            return names
         names = list(dict.fromkeys(str(m) for m in metrics))
         if not names:
             raise UserError("metrics=[] names no metric; give some, or metrics=null for the defaults")
@@ -496,7 +498,20 @@ class Evaluator:
                     f"metrics={name} counts the data set's own classes: it needs features=classifier "
                     f"(features={self.features} has other classes)"
                 )
+        self._check_sample_counts(names)
         return names
+
+    def _check_sample_counts(self, names: list[str]) -> None:
+        """Refused here, before any sample is generated (or a training run's first step), rather
+        than when the metric is computed."""
+        from gan_cli.metrics.precision_recall import K
+
+        count = min(self.n, getattr(self, "n_real", self.n))
+        if "pr" in names and count <= K:
+            raise UserError(
+                f"metrics=pr needs more than {K} samples in each set (its k-NN radii use k={K}); "
+                f"n={self.n} gives {count}: raise n (gan eval) or trainer.eval_n (gan train)"
+            )
 
     def _generated(self, generator: nn.Module, seed: int) -> Iterator[Tensor]:
         """G's n samples, float32 on the CPU, a batch at a time (a progress bar on a terminal)."""

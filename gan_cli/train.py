@@ -16,7 +16,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from gan_cli import sweeps
-from gan_cli.config import register_schemas, validate
+from gan_cli.config import check_eval_primary, register_schemas, validate
 from gan_cli.errors import UserError
 from gan_cli.errors_report import exit_on_user_error, is_user_error
 from gan_cli.run_folder import discard_if_unused
@@ -48,7 +48,7 @@ def build(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, re
     """Data, models, loss, optimizers and the trainer, as the config says (resumed when
     cfg.resume is set). overrides: the command line's, recorded in checkpoints for `resume=`.
     reporter: a ready Reporter (the benchmark passes a silent one), else one is made in run_dir."""
-    validate(cfg)
+    validate(cfg, overrides)
     import torch
 
     from gan_cli import checkpoint, data, device, losses, models, optim
@@ -105,7 +105,8 @@ def build(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, re
         "seed": cfg.seed,
     }
     evaluation = _evaluation(cfg, batches, target, reporter)
-    if evaluation:
+    if evaluation:  # before the first step, not at the first evaluation
+        check_eval_primary(evaluation.primary, evaluation.metrics, cfg.data.name)
         facts["metrics"] = (
             f"{', '.join(evaluation.metrics)} every {evaluation.every:,} steps, "
             f"{cfg.trainer.eval_n:,} samples, {evaluation.evaluator.extractor_name} features; "
