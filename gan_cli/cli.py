@@ -96,6 +96,11 @@ def main(argv: list[str] | None = None) -> None:
     if command not in COMMANDS:
         _fail(f"unknown command '{command}'; valid commands: {', '.join(COMMANDS)} (see gan --help)")
 
+    if COMMANDS[command].hydra:
+        from gan_cli.paths import normalize_arguments
+
+        rest = normalize_arguments(rest)  # paths with spaces, commas, `=`, `~`, non-ASCII letters
+
     if command == "train":
         from gan_cli.resume import rewrite_arguments
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -145,7 +146,8 @@ class Reporter:
 
     def note(self, message: str) -> None:
         log.info(message)
-        self.console.print(message)
+        # one line whatever the terminal's width, and no markup: notes carry paths and commands to copy
+        self.console.print(message, soft_wrap=True, highlight=False, markup=False)
 
     # ---- end --------------------------------------------------------------------------------------
     def finish(self, summary: dict[str, Any], files: dict[str, str]) -> None:
@@ -159,7 +161,7 @@ class Reporter:
         self.console.print(table)
         # Plain lines, never wrapped or cut, so the paths can be copied.
         for key, value in files.items():
-            self.console.print(f"[bold]{key}[/bold]: {value}", soft_wrap=True, highlight=False)
+            self.console.print(f"[bold]{key}[/bold]: {escape(value)}", soft_wrap=True, highlight=False)
         log.info("done: %s", json.dumps(summary))
 
     def close_progress(self) -> None:

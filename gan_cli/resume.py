@@ -7,16 +7,16 @@ or the data (see check_compatible). The checkpoint, not .hydra/overrides.yaml, i
 Hydra rewrites that file at every start, including a refused one.
 """
 
+import os
+import re
 from pathlib import Path
 
+from gan_cli import paths
 from gan_cli.errors import UserError
+from gan_cli.paths import key_of as _key
 
 OUTPUTS = Path("outputs")
 LAST = Path("checkpoints") / "last.pt"
-
-
-def _key(override: str) -> str:
-    return override.split("=", 1)[0].lstrip("+~")
 
 
 def _run_folders(outputs: Path) -> list[Path]:
@@ -29,8 +29,8 @@ def find_latest(outputs: Path, model: str | None, data: str | None) -> Path:
     runs = _run_folders(outputs)
     if model:
         runs = [r for r in runs if f"-{model}-" in r.name]
-    if data:
-        runs = [r for r in runs if r.name.endswith(f"-{data}")]
+    if data:  # <time>-<model>-<data>, or -<data>-2 for the second run started in that second
+        runs = [r for r in runs if re.search(rf"-{re.escape(data)}(-\d+)?$", r.name)]
     if not runs:
         what = " ".join(x for x in (f"model={model}" if model else "", f"data={data}" if data else "") if x)
         scope = f" for {what}" if what else ""
@@ -71,18 +71,20 @@ def recorded_overrides(ckpt: Path) -> list[str]:
 
 def rewrite_arguments(args: list[str], outputs: Path = OUTPUTS) -> list[str]:
     """Replace `resume=X` in argv by the run's recorded overrides (those not given again),
-    `resume=<checkpoint>` and `hydra.run.dir=<run folder>`. Other arguments stay as they are."""
+    `resume=<checkpoint>` and `hydra.run.dir=<run folder>` (quoted for Hydra where a path needs
+    it). Other arguments stay as they are."""
     position = next((i for i, a in enumerate(args) if a.startswith("resume=")), None)
     if position is None:
         return args
-    target = args[position].split("=", 1)[1]
+    target = os.path.expanduser(paths.literal_value(args[position]))  # as printed: quoted for Hydra
     if target in ("", "null"):
         return args[:position] + args[position + 1 :]
     others = [a for i, a in enumerate(args) if i != position and not a.startswith("-")]
     run_dir, ckpt = resolve(target, others, outputs)
     given = {_key(a) for a in others if "=" in a}
     inherited = [o for o in recorded_overrides(ckpt) if _key(o) not in given]
-    inserted = [*inherited, f"resume={ckpt.resolve()}", f"hydra.run.dir={run_dir.resolve()}"]
+    continued = [paths.override("resume", ckpt.resolve()), paths.override("hydra.run.dir", run_dir.resolve())]
+    inserted = [*inherited, *continued]
     return args[:position] + inserted + args[position + 1 :]
 
 

@@ -15,7 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from gan_cli import sweeps
+from gan_cli import paths, sweeps
 from gan_cli.config import check_eval_primary, register_schemas, validate
 from gan_cli.errors import UserError
 from gan_cli.errors_report import exit_on_user_error, is_user_error
@@ -134,13 +134,13 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> d
             summary = trainer.fit()
         except TrainingStopped as stop:
             reporter.close_progress()
-            reporter.note(f"{stop}; checkpoint written. Resume with: gan train resume={run_dir}")
+            reporter.note(f"{stop}; checkpoint written. Resume with: {paths.resume_command(run_dir)}")
             raise SystemExit(128 + stop.signum) from None
         files = {
             "samples": str(run_dir / "samples"),
             "checkpoint": str(run_dir / "checkpoints" / "last.pt"),
             "metrics": str(run_dir / "metrics.jsonl"),
-            "tensorboard": f"tensorboard --logdir {run_dir.parent}",
+            "tensorboard": paths.shell_words("tensorboard", "--logdir", str(run_dir.parent)),
         }
         reporter.finish(summary, files)
     finally:
