@@ -234,7 +234,9 @@ def plan_outputs(cfg: Any, kind: str, run_dir: str | os.PathLike | None) -> dict
     "scatter") -> path.
 
     out=<name>.png / <name>.npy names the main file and the others take its stem (walk.png and
-    walk.gif); any other out= is a folder. Without out= the files go into run_dir.
+    walk.gif); any other name with a suffix (x.jpg) is a file name too, and refused, so that no
+    folder is ever called x.jpg; a name without one, an existing folder or one ending in `/` is a
+    folder. Without out= the files go into run_dir.
     """
     if kind == "points":
         roles = ("npy",) if cfg.format == "npy" else ("scatter", "npy")
@@ -251,19 +253,22 @@ def plan_outputs(cfg: Any, kind: str, run_dir: str | os.PathLike | None) -> dict
     else:
         out = Path(os.path.expanduser(str(cfg.out)))
         folder, own_folder = out, True
-        if out.suffix.lower() in (".png", ".npy") and not out.is_dir():
+        if out.suffix and not out.is_dir() and not str(cfg.out).endswith(os.sep):
             what = "interpolate=true" if cfg.interpolate else f"format={cfg.format}"
             if roles == ("folder",):
                 raise UserError(
-                    f"out={cfg.out}: {what} writes one PNG per sample into a folder; give out=<folder>"
+                    f"out={cfg.out}: {what} writes one PNG per sample into a folder; "
+                    "give out=<folder> (or out=<name.x>/ for a dotted name)"
                 )
             allowed = sorted({SUFFIX[role] for role in roles if role != "gif"})
             if out.suffix.lower() not in allowed:
                 raise UserError(
                     f"out={cfg.out}: {what} writes a {' and a '.join(allowed)} file; "
-                    f"give out=<name>{allowed[0]} or a folder"
+                    f"give out=<name>{allowed[0]}, or out=<folder>/ for a folder"
                 )
             folder, stem, own_folder = out.parent, out.stem, False
+        elif out.exists() and not out.is_dir():
+            raise UserError(f"out={cfg.out} is a file; give a new name, a folder, or <name>.png / <name>.npy")
 
     paths = {}
     for role in roles:

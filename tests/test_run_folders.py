@@ -15,7 +15,8 @@ from gan_cli.errors import UserError
 from tests.helpers import run_folders, run_gan
 
 TINY = ["data=ring8", "trainer.steps=2", "model.g_hidden=[8]", "model.d_hidden=[8]", "trainer.progress=false",
-        "trainer.log_every=1", "trainer.sample_every=1", "trainer.ckpt_every=1", "trainer.eval_every=0"]  # fmt: skip
+        "trainer.log_every=1", "trainer.sample_every=1", "trainer.ckpt_every=1",
+        "trainer.eval_every=0"]  # fmt: skip
 REFUSED = ["trainer.steps=-1"]  # refused by the config check, after Hydra has written its files
 
 
@@ -27,9 +28,7 @@ def one_line_error(result, expected: str) -> None:
 
 
 def tree(folder: Path) -> dict[str, bytes | None]:
-    return {
-        str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None) for p in sorted(folder.rglob("*"))
-    }
+    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None for p in folder.rglob("*")}
 
 
 @pytest.fixture(autouse=True)
@@ -125,7 +124,7 @@ def test_three_runs_started_in_the_same_second_get_three_folders(tmp_path):
     env.pop("HYDRA_FULL_ERROR", None)
     runs = [
         subprocess.Popen(
-            [sys.executable, "-m", "gan_cli", "train", *TINY, f"seed={seed}", "hydra.run.dir=outputs/${data.name}"],
+            [sys.executable, "-m", "gan_cli", "train", *TINY, f"seed={seed}", "hydra.run.dir=o/${data.name}"],
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         for seed in (1, 2, 3)
@@ -133,7 +132,7 @@ def test_three_runs_started_in_the_same_second_get_three_folders(tmp_path):
     for process in runs:
         _, err = process.communicate(timeout=300)
         assert process.returncode == 0, err
-    folders = sorted((tmp_path / "outputs").iterdir())
+    folders = sorted((tmp_path / "o").iterdir())
     assert [p.name for p in folders] == ["ring8", "ring8-2", "ring8-3"]
     seeds = set()
     for folder in folders:
