@@ -80,6 +80,15 @@ class SmallClassifier(nn.Module):
         return self.features_and_logits(images_u8)[1]
 
 
+def new_classifier(channels: int, n_classes: int, seed: int = SEED) -> SmallClassifier:
+    """Initialized from `seed` under a forked RNG: building the extractor (to train it, or to load
+    cached weights into it) must not move the training run's random streams, or a run's losses
+    would depend on whether the cache existed before it."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return SmallClassifier(channels, n_classes)
+
+
 @dataclass
 class TrainedClassifier:
     model: SmallClassifier  # in eval mode, on the device
@@ -127,9 +136,7 @@ def fit(
     epochs = EPOCHS if epochs is None else epochs
     batch_size = BATCH_SIZE if batch_size is None else batch_size
     seed = SEED if seed is None else seed
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = SmallClassifier(int(images_u8.shape[1]), n_classes).to(device)
+    model = new_classifier(int(images_u8.shape[1]), n_classes, seed).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
     order = torch.Generator().manual_seed(seed)
     model.train()
@@ -218,7 +225,7 @@ def _from_payload(
     payload: dict[str, Any], path: Path, device: torch.device | str
 ) -> TrainedClassifier | None:
     try:
-        model = SmallClassifier(int(payload["channels"]), int(payload["n_classes"]))
+        model = new_classifier(int(payload["channels"]), int(payload["n_classes"]))
         model.load_state_dict(payload["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         log.warning("ignoring the cached classifier %s (%s)", path, str(error).splitlines()[0][:200])

@@ -104,3 +104,25 @@ def test_a_folder_with_classes_holds_out_a_tenth_for_the_accuracy(tmp_path):
     trained = classifier.load_or_train(cfg, "cpu", note=lambda _: None)
     assert trained.accuracy_on == "10% held out" and trained.model.n_classes == 2
     assert 0.0 <= trained.accuracy <= 1.0
+
+
+@pytest.mark.slow
+def test_a_run_trains_the_same_whether_or_not_the_classifier_was_cached(tmp_path):
+    """The first run trains the classifier, the second loads it: their losses are bit-identical."""
+    import json
+
+    from tests.helpers import run_gan
+
+    write_banded_idx_set(tmp_path / "data" / "MNIST" / "raw", train_count=200, test_count=50)
+    command = ["train", "data=mnist", "data.download=false", "model.g_hidden=[16]", "model.d_hidden=[16]",
+               "trainer.steps=20", "trainer.log_every=5", "trainer.eval_every=10", "trainer.eval_n=50",
+               "trainer.progress=false"]  # fmt: skip
+    losses = []
+    for run in ("first", "second"):
+        done = run_gan(*command, f"hydra.run.dir=outputs/{run}", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        records = [json.loads(line) for line in (tmp_path / "outputs" / run / "metrics.jsonl").open()]
+        losses.append([(r["step"], r["d_loss"], r["g_loss"], r.get("fid")) for r in records])
+    assert "training the evaluation classifier" in (tmp_path / "outputs" / "first" / "train.log").read_text()
+    assert "training the evaluation classifier" not in (tmp_path / "outputs" / "second" / "train.log").read_text()
+    assert losses[0] == losses[1]
