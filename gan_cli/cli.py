@@ -78,6 +78,17 @@ def _completion_command(argv: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    try:
+        _dispatch(argv)
+    except BrokenPipeError:
+        # `gan --help | head -1`: the reader left. Python would print a traceback when it flushes
+        # stdout at exit, so stdout goes to /dev/null first (the recipe of Python's signal docs).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(1) from None
+
+
+def _dispatch(argv: list[str] | None) -> None:
     argv = list(sys.argv if argv is None else argv)
     program, args = argv[0], argv[1:]
 
@@ -109,11 +120,12 @@ def main(argv: list[str] | None = None) -> None:
         except UserError as error:
             _fail(str(error))
 
-    if command == "eval":
+    if COMMANDS[command].hydra:
         # OpenMP threads that spin while they wait for each other lose whole time slices when
-        # another process has the other core: `gan eval` (thousands of small parallel regions)
-        # measured 4-5 s with sleeping waits and 10-60 s with spinning ones on a busy 2-core
-        # machine. It must be set before torch loads; an explicit OMP_WAIT_POLICY wins.
+        # another process has the other core: on a busy 2-core machine `gan eval` measured 4-5 s
+        # with sleeping waits and 10-60 s with spinning ones, and a training run fell from 5,700
+        # to 20-440 images/s (benchmarks/throughput.py --contention, README "Speed"). It must be
+        # set before torch loads; an explicit OMP_WAIT_POLICY wins.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     module = importlib.import_module(COMMANDS[command].module)
     if not COMMANDS[command].hydra:

@@ -125,3 +125,25 @@ def test_help_and_config_errors_answer_before_torch_is_imported(tmp_path):
         [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert result.stdout.strip().endswith("no torch"), result.stdout + result.stderr
+
+
+def test_help_into_a_closed_pipe_prints_no_traceback(tmp_path):
+    done = subprocess.run(
+        f"{sys.executable} -m gan_cli train --help | head -1",
+        shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.stdout.startswith("gan train") and done.stdout.count("\n") == 1
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "sample", "eval"])
+def test_openmp_waits_sleep_unless_the_user_says_otherwise(command, monkeypatch, capsys):
+    for preset, expected in ((None, "PASSIVE"), ("ACTIVE", "ACTIVE")):
+        if preset is None:
+            monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+        else:
+            monkeypatch.setenv("OMP_WAIT_POLICY", preset)
+        with pytest.raises(SystemExit):
+            cli.main(["gan", command, "--help"])
+        assert os.environ["OMP_WAIT_POLICY"] == expected
+    capsys.readouterr()
