@@ -395,6 +395,7 @@ RANGES: dict[str, dict[str, Range]] = {
         "model.width": Range(1, 512, note="8 x width channels at the deepest layer"),
         "model.slope": _FRACTION,
         "data.image_size": Range(8, 1024),
+        "data.channels": Range(1, 3, note="1 or 3"),
         "data.workers": Range(0, MAX_WORKERS, note=f"{WORKERS_PER_CORE} per core"),
         "data.max_memory_mb": Range(0, 2**20),
         "data.n_points": Range(1, 10**8),

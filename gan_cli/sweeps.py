@@ -202,6 +202,8 @@ class Job:
 def _read_text(path: Path) -> str | None:
     """A file's text, or None when it cannot be read (missing, unreadable, not a file). Files of a
     sweep may be cut short by a kill, hand-edited or crafted: bytes that are not UTF-8 are replaced."""
+    if not _is_file(path):  # a FIFO would block the read for ever; a folder is no file
+        return None
     try:
         return path.read_text(encoding="utf-8", errors="replace")
     except (OSError, ValueError):
@@ -221,8 +223,10 @@ def _read_yaml(path: Path) -> Any:
     text = _read_text(path)
     if text is None:
         return None
+    # libyaml's parser: the pure-Python one takes seconds on a crafted "[[[[..." before giving up
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
     except (yaml.YAMLError, ValueError, RecursionError):
         return None
 
