@@ -37,6 +37,16 @@ def scatter(real: Tensor, fake: Tensor, extent: float, size: int = 512, dot: int
 
 
 def save_png(image: Tensor, path) -> None:
+    """Write the PNG; a failure (a full disk) is one UserError naming the file, and no partial file
+    is left behind."""
+    from pathlib import Path
+
     from torchvision.utils import save_image
 
-    save_image(image, str(path))
+    from gan_cli.errors import UserError
+
+    try:
+        save_image(image, str(path))
+    except OSError as error:
+        Path(path).unlink(missing_ok=True)
+        raise UserError(f"could not write {path}: {error.strerror or error}") from None

@@ -63,7 +63,7 @@ NOT_INHERITED = ("resume", "hydra.run.dir")
 def recorded_overrides(ckpt: Path) -> list[str]:
     from gan_cli import checkpoint  # imports torch: only when resuming, which trains next anyway
 
-    payload = checkpoint.load(ckpt)
+    payload = checkpoint.load(ckpt, expect=checkpoint.FOR_OVERRIDES)
     if "overrides" not in payload:
         raise UserError(f"resume: {ckpt} does not record the overrides of its run")
     return [o for o in payload["overrides"] if _key(o) not in NOT_INHERITED]

@@ -77,33 +77,30 @@ def load_generator(path: str | os.PathLike, device: Any = "cpu", use_ema: bool =
     from gan_cli.data.shapes import data_shape
 
     path = Path(path)
-    payload = checkpoint.load(path)
-    config = payload.get("config")
-    if not (
-        isinstance(config, dict)
-        and isinstance(config.get("model"), dict)
-        and isinstance(config.get("data"), dict)
-    ):
-        raise UserError(f"{path} has no model and data config: it was not written by gan train")
+    payload = checkpoint.load(path, expect=checkpoint.FOR_SAMPLING)
+    config = payload["config"]
     weights = "ema_generator" if use_ema and "ema_generator" in payload else "generator"
-    state = payload.get(weights)
-    if not isinstance(state, dict):
+    if weights not in payload:
         raise UserError(f"{path} holds no generator weights (no '{weights}' entry)")
+    state = payload[weights]
+    broken = checkpoint.first_nonfinite(state.items())
+    if broken:
+        raise UserError(
+            f"{path}: the '{weights}' tensor {broken} holds NaN or inf; its samples would be NaN "
+            "(use an earlier checkpoint of the run)"
+        )
     try:
-        shape = tuple(int(d) for d in payload["shape"]) if "shape" in payload else data_shape(config["data"])
+        shape = tuple(payload["shape"]) if "shape" in payload else data_shape(config["data"])
         # The models read their config by attribute; a namespace holds the stored dict as it is.
         generator, _ = models.build(
             SimpleNamespace(**config["model"]), shape, int(payload.get("n_classes") or 0)
         )
     except UserError as error:
         raise UserError(f"{path}: {error}") from None
-    try:
-        generator.load_state_dict(state)
-    except (RuntimeError, KeyError, TypeError, ValueError) as error:
+    except (TypeError, ValueError, KeyError, AttributeError, RuntimeError) as error:  # a crafted model config
         reason = " ".join(str(error).split())[:200]
-        raise UserError(
-            f"{path}: the '{weights}' weights do not fit the model its config describes ({reason})"
-        ) from None
+        raise UserError(f"{path}: its model config cannot build a generator ({reason})") from None
+    checkpoint.load_weights(generator, state, path, weights)
     generator.to(device).eval()
     step = payload.get("step")
     return Loaded(path, generator, shape, config["data"], step if isinstance(step, int) else None, weights)

@@ -61,7 +61,7 @@ def build(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, re
     config = OmegaConf.to_container(cfg, resolve=True)
     saved = None
     if cfg.resume:
-        saved = checkpoint.load(cfg.resume)
+        saved = checkpoint.load(cfg.resume, expect=checkpoint.FOR_RESUME)
         check_compatible(saved["config"], config)
     target = device.resolve(cfg.device)
     device.seed_everything(cfg.seed)
@@ -134,7 +134,8 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> d
             summary = trainer.fit()
         except TrainingStopped as stop:
             reporter.close_progress()
-            reporter.note(f"{stop}; checkpoint written. Resume with: {paths.resume_command(run_dir)}")
+            resume = f" Resume with: {paths.resume_command(run_dir)}" if stop.saved_step is not None else ""
+            reporter.note(f"{stop}.{resume}")
             raise SystemExit(128 + stop.signum) from None
         files = {
             "samples": str(run_dir / "samples"),

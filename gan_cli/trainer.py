@@ -30,6 +30,12 @@ from gan_cli.optim import scheduled_lr
 from gan_cli.report import Reporter
 
 TOY_EVAL_POINTS = 2500
+# trainer.on_nan=skip tolerates a few bad batches, not a model that has stopped learning: more than
+# this share of G's or of D's updates dropped in one log interval ends the run.
+MAX_SKIPPED_SHARE = 0.5
+# After Ctrl-C/SIGTERM the current generator step still finishes (so last.pt is a whole step that
+# resumes exactly) unless its remaining D updates, at the pace so far, would take longer than this.
+STOP_WAIT_S = 10.0
 
 
 class TrainingDiverged(UserError):
@@ -37,25 +43,62 @@ class TrainingDiverged(UserError):
 
 
 class TrainingStopped(Exception):
-    """Ctrl-C or SIGTERM: the current step finished and last.pt was written."""
+    """Ctrl-C or SIGTERM at `step` (steps done). `saved_step`: the step of last.pt (None: none yet).
+    `mid_step`: a step under way was dropped, not saved half done."""
 
-    def __init__(self, signum: int, step: int):
-        super().__init__(f"stopped by {signal.Signals(signum).name} at step {step}")
-        self.signum, self.step = signum, step
+    def __init__(self, signum: int, step: int, saved_step: int | None, mid_step: bool = False):
+        name = signal.Signals(signum).name
+        if saved_step == step and not mid_step:
+            message = f"stopped by {name} at step {step}; checkpoint written"
+        else:
+            kept = "no checkpoint was written" if saved_step is None else f"last.pt is from step {saved_step}"
+            where = ", in the middle of the next step" if mid_step else ""
+            message = f"stopped by {name} at step {step}{where}; {kept}"
+        super().__init__(message)
+        self.signum, self.step, self.saved_step, self.mid_step = signum, step, saved_step, mid_step
+
+
+class _StopNow(BaseException):
+    """A second signal, or a step too long to wait for: raised out of the step, so nothing half
+    done is saved (BaseException: no `except Exception` on the way may swallow it)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class StopRequests:
+    """The signals received, the first one's time, and whether a step may still finish."""
+
+    def __init__(self) -> None:
+        self.signals: list[int] = []
+        self.first_at = 0.0
+
+    def __bool__(self) -> bool:
+        return bool(self.signals)
+
+    def cut_short(self, done: int, total: int, step_started: float) -> bool:
+        """True when `total - done` more D updates, at the pace of the `done` so far, would end
+        later than STOP_WAIT_S after the first signal."""
+        now = time.perf_counter()
+        pace = (now - step_started) / done
+        return now + (total - done) * pace > self.first_at + STOP_WAIT_S
 
 
 @contextlib.contextmanager
 def stop_requests():
-    """Turn SIGINT/SIGTERM into a flag the loop reads between steps (a second Ctrl-C stops at once)."""
-    received: list[int] = []
+    """Turn SIGINT/SIGTERM into a flag the loop reads between steps and D updates; a second
+    signal stops at once."""
+    received = StopRequests()
     if threading.current_thread() is not threading.main_thread():
         yield received
         return
 
     def handler(signum, frame):
-        if received and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        received.append(signum)
+        if received:
+            raise _StopNow(signum)
+        received.first_at = time.perf_counter()
+        received.signals.append(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -127,6 +170,10 @@ class Trainer:
         self.last_eval: dict[str, float] = {}
         self._skip_nonfinite = cfg.get("on_nan", "stop") == "skip"
         self.skipped = 0  # updates dropped by trainer.on_nan=skip
+        self._skipped_interval = {"g": 0, "d": 0}  # the same, per network, in this log interval
+        self._stop = StopRequests()  # replaced by fit's live one
+        self._in_step = False  # a stop now would drop a step under way
+        self._saved_step: int | None = None  # the step of last.pt
         # ((G schedule, G base lr), (D schedule, D base lr)); rates are set per step only if scheduled
         self.lr_plan = lr_plan or (("constant", 0.0), ("constant", 0.0))
         self._scheduled = any(schedule != "constant" for schedule, _ in self.lr_plan)
@@ -189,6 +236,7 @@ class Trainer:
         optimizer.zero_grad(set_to_none=True)
         if self._skip_nonfinite and not bool(torch.isfinite(objective.detach())):
             self.skipped += 1
+            self._skipped_interval[network] += 1
             return False
         scaler = self._scalers[network]
         if scaler is None:
@@ -207,7 +255,11 @@ class Trainer:
 
         if self._cuda_graphs:
             torch.compiler.cudagraph_mark_step_begin()  # outputs of the last step may be reused
+        started = time.perf_counter()
+        self._in_step = True
         for i in range(d_steps):
+            if self._stop and i > 0 and self._stop.cut_short(i, d_steps, started):
+                raise _StopNow(self._stop.signals[0])
             real, _ = self.batches.next()
             if self._channels_last:
                 real = real.contiguous(memory_format=torch.channels_last)
@@ -255,6 +307,7 @@ class Trainer:
             self._running += torch.stack((d_loss.detach(), g_loss.detach(), *d_outputs))
             self._running_steps += 1
         self.step += 1
+        self._in_step = False
         if self._scheduled:
             self.apply_learning_rates()
 
@@ -269,30 +322,39 @@ class Trainer:
 
     # ---- the loop ---------------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
-        cfg = self.cfg
         started = time.perf_counter()
         if self.step == 0:
             self.write_samples()
         self._interval_start = time.perf_counter()
         with stop_requests() as stop:
-            while self.step < self.total_steps:
-                self.train_step()
-                last = self.step == self.total_steps
-                evaluate = self.evaluation is not None and (self.step % self.evaluation.every == 0 or last)
-                if self.step % cfg.log_every == 0 or last or evaluate:
-                    results = self._timed(self.run_evaluation) if evaluate else None
-                    self.log_interval(results)
-                    if results:
-                        self._timed(functools.partial(self.track_best, results))
-                if self.step % cfg.sample_every == 0 or last:
-                    self._timed(self.write_samples)
-                if self.step % cfg.ckpt_every == 0 or last:
-                    self._timed(lambda: self.save_checkpoint(periodic=self.step % cfg.ckpt_every == 0))
-                elif stop:
-                    self.save_checkpoint(periodic=False)
-                if stop:
-                    raise TrainingStopped(stop[0], self.step)
+            self._stop = stop
+            try:
+                self._loop(stop)
+            except _StopNow as now:
+                raise TrainingStopped(now.signum, self.step, self._saved_step, self._in_step) from None
+            finally:
+                self._stop = StopRequests()
         return self._summary(time.perf_counter() - started)
+
+    def _loop(self, stop: StopRequests) -> None:
+        cfg = self.cfg
+        while self.step < self.total_steps:
+            self.train_step()
+            last = self.step == self.total_steps
+            evaluate = self.evaluation is not None and (self.step % self.evaluation.every == 0 or last)
+            if self.step % cfg.log_every == 0 or last or evaluate:
+                results = self._timed(self.run_evaluation) if evaluate else None
+                self.log_interval(results)
+                if results:
+                    self._timed(functools.partial(self.track_best, results))
+            if self.step % cfg.sample_every == 0 or last:
+                self._timed(self.write_samples)
+            if self.step % cfg.ckpt_every == 0 or last:
+                self._timed(lambda: self.save_checkpoint(periodic=self.step % cfg.ckpt_every == 0))
+            elif stop:
+                self.save_checkpoint(periodic=False)
+            if stop:
+                raise TrainingStopped(stop.signals[0], self.step, self._saved_step)
 
     def _timed(self, work):
         """File writing and evaluation are kept out of the images/s figure."""
@@ -318,13 +380,29 @@ class Trainer:
         value = results[name]
         if self.evaluation.better(value, self.best["value"] if self.best else None):
             self.best = {"metric": name, "value": value, "step": self.step}
-            self.check_weights()
-            checkpoint.save(self.checkpoint_payload(), self.run_dir / "checkpoints" / "best.pt")
+            self.check_weights("best.pt")
+            folder = self.run_dir / "checkpoints"
+            checkpoint.save(self.checkpoint_payload(), folder / "best.pt", intact=folder / "last.pt")
+
+    def _check_skipped(self) -> None:
+        """trainer.on_nan=skip: refuse to go on (and so to save) once most updates are dropped."""
+        steps = self.step - (self.history[-1]["step"] if self.history else 0)
+        for network, per_step in (("G", 1), ("D", self.cfg.d_steps)):
+            dropped, updates = self._skipped_interval[network.lower()], max(steps * per_step, 1)
+            if dropped / updates > MAX_SKIPPED_SHARE:
+                raise TrainingDiverged(
+                    f"training diverged: trainer.on_nan=skip dropped {dropped} of {updates} {network} "
+                    f"updates ({dropped / updates:.0%}, more than {MAX_SKIPPED_SHARE:.0%}) in the {steps} "
+                    f"steps up to step {self.step}; the last good checkpoint is in "
+                    f"{self.run_dir / 'checkpoints'} (try a lower optim.lr)"
+                )
 
     def log_interval(self, extra: dict[str, float] | None = None) -> None:
-        counted = max(self._running_steps, 1)  # every step of the interval may have been skipped
+        if self._skip_nonfinite:
+            self._check_skipped()
+        counted = max(self._running_steps, 1)
         d_loss, g_loss, d_real, d_fake = (self._running / counted).tolist()  # the one sync
-        if not all(math.isfinite(v) for v in (d_loss, g_loss)):
+        if self._running_steps > 0 and not all(math.isfinite(v) for v in (d_loss, g_loss)):
             which = "D" if not math.isfinite(d_loss) else "G"
             raise TrainingDiverged(
                 f"training diverged: the {which} loss is {d_loss if which == 'D' else g_loss} "
@@ -333,13 +411,12 @@ class Trainer:
             )
         elapsed = time.perf_counter() - self._interval_start - self._interval_io
         images = self._running_steps * self.cfg.batch_size * self.cfg.d_steps
+        # an interval whose steps all had an update skipped has no losses to show (not zeros)
+        losses = {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
         record: dict[str, Any] = {
             "step": self.step,
             "epoch": self.epoch,
-            "d_loss": d_loss,
-            "g_loss": g_loss,
-            "d_real": d_real,
-            "d_fake": d_fake,
+            **(losses if self._running_steps > 0 else {}),
             "lr_g": self.nets.g_optimizer.param_groups[0]["lr"],
             "lr_d": self.nets.d_optimizer.param_groups[0]["lr"],
             "img_per_s": images / elapsed if elapsed > 0 else 0.0,
@@ -355,6 +432,7 @@ class Trainer:
         self.reporter.log(self.step, record)
         self._running.zero_()
         self._running_steps = 0
+        self._skipped_interval = {"g": 0, "d": 0}
         self._interval_io = 0.0
         self._interval_start = time.perf_counter()
 
@@ -379,6 +457,11 @@ class Trainer:
     def toy_metrics(self) -> dict[str, float]:
         return mode_metrics(self._generate(self.toy_noise), self.batches.modes, self.batches.mode_std)
 
+    def _saved(self) -> str:
+        if self._saved_step is None:
+            return "no checkpoint was written yet"
+        return f"checkpoints/last.pt (step {self._saved_step}) is intact"
+
     def write_samples(self) -> Path:
         path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
         if self.batches.kind == "points":
@@ -387,7 +470,10 @@ class Trainer:
             image = plots.scatter(real, self._generate(self.toy_noise), extent=extent)
         else:
             image = plots.image_grid(self._generate(self.fixed_noise))
-        plots.save_png(image, path)
+        try:
+            plots.save_png(image, path)
+        except UserError as error:
+            raise UserError(f"{error}; {self._saved()}") from None
         self.reporter.image(self.step, "samples", image)
         return path
 
@@ -411,6 +497,7 @@ class Trainer:
             "running_steps": self._running_steps,
             "d_updates": self._d_updates,
             "skipped": self.skipped,
+            "skipped_interval": dict(self._skipped_interval),
             "best": self.best,
             **(
                 {"ema_generator": self.ema.module.state_dict(), "ema_updates": self.ema.updates}
@@ -419,54 +506,82 @@ class Trainer:
             ),
         }
 
-    def restore(self, payload: dict[str, Any]) -> None:
-        """Continue from a checkpoint: weights, optimizer moments, step, RNG, logged history."""
-        self.nets.generator.load_state_dict(payload["generator"])
-        self.nets.discriminator.load_state_dict(payload["discriminator"])
-        self.nets.g_optimizer.load_state_dict(payload["g_optimizer"])
-        self.nets.d_optimizer.load_state_dict(payload["d_optimizer"])
+    def restore(self, payload: dict[str, Any], path: str | Path | None = None) -> None:
+        """Continue from a checkpoint (loaded with checkpoint.FOR_RESUME, so its entries are well
+        formed): weights, optimizer moments, step, RNG, logged history. What does not fit the model
+        built from this run's config is one error naming the file."""
+        path = Path(path or self.config.get("resume") or "the checkpoint")
+        nets = self.nets
+        for target, entry in (
+            (nets.generator, "generator"),
+            (nets.discriminator, "discriminator"),
+            (nets.g_optimizer, "g_optimizer"),
+            (nets.d_optimizer, "d_optimizer"),
+        ):
+            checkpoint.load_weights(target, payload[entry], path, entry)
+        noise = payload["fixed_noise"]
+        if noise.shape[1] != self.z_dim:
+            raise UserError(
+                f"{path}: 'fixed_noise' has {noise.shape[1]} latent dimensions, the generator {self.z_dim}"
+            )
         self.step = payload["step"]
         self.history = list(payload["history"])
-        self.fixed_noise = payload["fixed_noise"].to(self.device)
+        self.fixed_noise = noise.to(self.device)
         self._running = payload["running"].to(self.device)
         self._running_steps = payload["running_steps"]
         self._d_updates = payload.get("d_updates", 0)
         self.skipped = payload.get("skipped", 0)
+        self._skipped_interval = dict(payload.get("skipped_interval", {"g": 0, "d": 0}))
         self.best = payload.get("best")
+        self._saved_step = self.step
         if self.ema is not None:
             if "ema_generator" in payload:
-                self.ema.load_state_dict(
-                    {"weights": payload["ema_generator"], "updates": payload["ema_updates"]}
-                )
+                checkpoint.load_weights(self.ema.module, payload["ema_generator"], path, "ema_generator")
+                self.ema.updates = payload["ema_updates"]
             else:  # EMA switched on when resuming: start the average from the current weights
                 self.ema.module.load_state_dict(payload["generator"])
         self.apply_learning_rates()  # the rates of this run's config at this step
         checkpoint.set_rng_state(payload["rng"])
 
-    def check_weights(self) -> None:
-        """Non-finite weights must never reach last.pt (one host read per checkpoint)."""
-        for name, net in (("G", self.nets.generator), ("D", self.nets.discriminator)):
-            finite = torch.stack([p.detach().isfinite().all() for p in net.parameters()]).all()
-            if not bool(finite):
-                raise TrainingDiverged(
-                    f"training diverged: the {name} weights hold NaN or inf at step {self.step}; "
-                    f"last.pt was not overwritten (try a lower optim.lr)"
-                )
+    def _named_state(self):
+        """Every tensor a checkpoint holds that training computes: weights, buffers (BatchNorm
+        statistics are not parameters) and optimizer moments, by a name a user can look up."""
+        nets = [("G", self.nets.generator), ("D", self.nets.discriminator)]
+        if self.ema is not None:
+            nets.append(("EMA G", self.ema.module))
+        for owner, net in nets:
+            for name, tensor in net.state_dict().items():
+                yield f"{owner} tensor {name}", tensor
+        for owner, optimizer in (("G", self.nets.g_optimizer), ("D", self.nets.d_optimizer)):
+            for index, state in enumerate(optimizer.state.values()):
+                for name, tensor in state.items():
+                    yield f"{owner} optimizer's {name} of parameter {index}", tensor
+
+    def check_weights(self, file: str = "last.pt") -> None:
+        """Non-finite state must never reach a checkpoint (one host read per checkpoint)."""
+        broken = checkpoint.first_nonfinite(self._named_state())
+        if broken:
+            raise TrainingDiverged(
+                f"training diverged: the {broken} holds NaN or inf at step {self.step}; {file} was not "
+                f"written, {self._saved()} (try a lower optim.lr)"
+            )
 
     def save_checkpoint(self, periodic: bool) -> Path:
         self.check_weights()
         folder = self.run_dir / "checkpoints"
         payload = self.checkpoint_payload()
         last = checkpoint.save(payload, folder / "last.pt")
+        self._saved_step = self.step
         if periodic and self.cfg.keep_checkpoints > 0:
-            self._periodic.append(checkpoint.save(payload, folder / f"step_{self.step:07d}.pt"))
+            periodic_path = folder / f"step_{self.step:07d}.pt"
+            self._periodic.append(checkpoint.save(payload, periodic_path, intact=last))
             while len(self._periodic) > self.cfg.keep_checkpoints:
                 self._periodic.pop(0).unlink(missing_ok=True)
         return last
 
     def _summary(self, wall_time: float) -> dict[str, Any]:
         final = self.history[-1] if self.history else {}
-        speeds = sorted(r["img_per_s"] for r in self.history[1:] or self.history)
+        speeds = sorted(r.get("img_per_s", 0.0) for r in self.history[1:] or self.history)
         summary = {
             "steps": self.step,
             "epochs": round(self.epoch, 3),
