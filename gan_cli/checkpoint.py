@@ -290,7 +290,8 @@ class Expectation:
 
     def problem(self, payload: dict[str, Any]) -> str | None:
         if self.config_groups and not _is_config(payload.get("config"), self.config_groups, self.named):
-            groups = ", ".join(self.config_groups)
+            *rest, final = self.config_groups
+            groups = f"{', '.join(rest)} and {final}" if rest else final
             return f"it has no {groups} config: it was not written by gan train"
         for key in (*self.required, *self.optional):
             if key not in payload:

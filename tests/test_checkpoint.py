@@ -185,8 +185,8 @@ def _resumable() -> dict:
     "damage,match",
     [
         (lambda p: p.pop("discriminator"), "it has no 'discriminator' entry"),
-        (lambda p: p.pop("config"), "it has no model, data, optim config"),
-        (lambda p: p["config"]["optim"].pop("name"), "it has no model, data, optim config"),
+        (lambda p: p.pop("config"), "it has no model, data and optim config"),
+        (lambda p: p["config"]["optim"].pop("name"), "it has no model, data and optim config"),
         (lambda p: p.update(step="12"), "'step' is not an integer >= 0"),
         (lambda p: p.update(step=-1), "'step' is not an integer >= 0"),
         (lambda p: p["generator"].update(bad="x"), "'generator' is not a dict of named tensors"),
