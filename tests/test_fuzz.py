@@ -97,9 +97,11 @@ def figures(request):
         f"fuzz figures: {FIGURES['cases']} cases, exit codes {dict(sorted(FIGURES['codes'].items()))}, "
         f"longest {longest:.2f} s ({case})"
     )
-    if reporter is not None:
-        reporter.write_line("")
-        reporter.write_line(line)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():  # teardown output is captured otherwise
+            reporter.write_line("")
+            reporter.write_line(line)
 
 
 @pytest.fixture(autouse=True)
