@@ -27,14 +27,17 @@ from gan_cli import errors_report, paths, run_folder
 
 def _claim(config: DictConfig, key: str, may_hold_a_run: bool) -> Path:
     node, leaf = key.rsplit(".", 1)
+    readonly = config.hydra._get_node_flag("readonly")
     HydraConfig.instance().set_config(config)  # for ${hydra:...} in the folder's name, as run_job does
     folder = Path(os.path.expanduser(str(OmegaConf.select(config, key))))
-    if OmegaConf.is_interpolation(OmegaConf.select(config, node), leaf):  # ${now:...}: a name made up
+    # A name with ${...} in it (${now:...} by default) is made up: a taken one gets a suffix.
+    if OmegaConf.is_interpolation(OmegaConf.select(config, node), leaf):
         folder = run_folder.claim_fresh(folder)
     else:
         folder = run_folder.claim_named(folder, key, may_hold_a_run)
-    with read_write(config.hydra):  # set_config made it read-only
-        OmegaConf.update(config, key, str(folder).replace("${", "\\${"))
+    OmegaConf.set_readonly(config.hydra, False)
+    OmegaConf.update(config, key, str(folder).replace("${", "\\${"))  # the name made, never resolved again
+    OmegaConf.set_readonly(config.hydra, readonly)  # as Hydra left it (set_config made it read-only)
     return folder
 
 
@@ -42,11 +45,13 @@ def _reported(action: Callable[[], None]) -> None:
     try:
         action()
     except Exception as error:
-        if errors_report.is_user_error(error) and not errors_report._debug():
+        user = errors_report.is_user_error(error)
+        if user and not errors_report._debug():
             errors_report.report_and_exit(error)
-        traceback.print_exc()
-        sys.stderr.write("gan: this is a bug in gan_cli; please report it with the traceback above\n")
-        raise SystemExit(1) from None
+        traceback.print_exc()  # GAN_DEBUG=1, or a bug
+        if not user:
+            sys.stderr.write("gan: this is a bug in gan_cli; please report it with the traceback above\n")
+        raise SystemExit(errors_report.USER_ERROR_EXIT if user else 1) from None
 
 
 class RunFolder(Callback):
