@@ -68,6 +68,64 @@ def _null_group_line() -> str:
     return f"{given}: a config group needs one of its options (see --help); leave it out for the default"
 
 
+def _suggest_option(head: str, options: list[str]) -> str:
+    """' (did you mean fashion_mnist?)' for "Could not find 'data/fashon_mnist'", as for key typos."""
+    match = re.search(r"Could not find '([^']*)'", head)
+    if not match:
+        return ""
+    close = difflib.get_close_matches(match.group(1).rsplit("/", 1)[-1], options, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+# The config each Hydra plugin ships (what configs/hydra/launcher/*.yaml and sweeper/*.yaml extend,
+# or what hydra/launcher=joblib names) -> the distribution that ships it. Which extra of gan_cli
+# installs that distribution is read from the package's metadata: pyproject.toml names the extras.
+PLUGIN_DISTRIBUTIONS = {
+    "hydra/launcher/joblib": "hydra-joblib-launcher",
+    "hydra/launcher/submitit_slurm": "hydra-submitit-launcher",
+    "hydra/launcher/submitit_local": "hydra-submitit-launcher",
+    "hydra/sweeper/optuna": "hydra-optuna-sweeper",
+}
+
+
+def _extra_installing(distribution: str) -> str | None:
+    """The extra of gan_cli whose requirements name `distribution` (not `test`, which holds
+    everything the suite needs), or None when the metadata says nothing."""
+    from importlib import metadata
+
+    try:
+        requirements = metadata.requires("gan_cli") or []
+    except metadata.PackageNotFoundError:
+        return None
+    extras = []
+    for requirement in requirements:
+        name = re.match(r"[A-Za-z0-9._-]+", requirement)
+        extra = re.search(r"""extra\s*==\s*["']([^"']+)["']""", requirement)
+        if name and extra and name.group().lower().replace("_", "-") == distribution:
+            extras.append(extra.group(1))
+    preferred = [extra for extra in extras if extra != "test"] or extras
+    return preferred[0] if preferred else None
+
+
+def _missing_plugin_line(first: str) -> str | None:
+    """`hydra/launcher=slurm` without hydra-submitit-launcher: Hydra says it "Could not load
+    'hydra/launcher/submitit_slurm'" (or, for a plugin's own name, "Could not find ..."), which
+    names neither the plugin nor the fix."""
+    match = re.search(r"Could not (?:load|find) '([^']*)'", first)
+    if not match or match.group(1) not in PLUGIN_DISTRIBUTIONS:
+        return None
+    plugin = match.group(1)
+    distribution = PLUGIN_DISTRIBUTIONS[plugin]
+    # "In 'hydra/launcher/slurm': Could not load ..." names the user's choice; "In 'hydra/config'" does not
+    outer = re.match(r"In '([^']*)': ", first)
+    in_group = outer is not None and outer.group(1).startswith(plugin.rpartition("/")[0] + "/")
+    chosen = outer.group(1) if outer is not None and in_group else plugin
+    group, _, choice = chosen.rpartition("/")
+    extra = _extra_installing(distribution)
+    fix = f'pip install -e ".[{extra}]"' if extra else f"pip install {distribution}"
+    return f"{group}={choice} needs the Hydra plugin {distribution}, which is not installed: {fix}"
+
+
 def one_line(error: BaseException) -> str:
     """The message of a user error, squeezed to one line."""
     if _is_null_group(error):
@@ -85,6 +143,9 @@ def one_line(error: BaseException) -> str:
             if first.startswith(("Could not override", "Error merging override")):
                 return _omegaconf_line(cause)
             return f"{first.rstrip('.')}: {_omegaconf_line(cause)}"
+        missing_plugin = _missing_plugin_line(lines[0] if lines else "")
+        if missing_plugin:
+            return missing_plugin
         if "Available options in" in text:
             # "Could not find 'model/foo'" + the list of options of that group
             head = re.sub(r"^In '[^']*': ", "", lines[0])
@@ -94,7 +155,7 @@ def one_line(error: BaseException) -> str:
                 if line.startswith("Config search path") or line.startswith("Available"):
                     break
                 options.append(line)
-            return f"{head}; valid options: {', '.join(options)}"
+            return f"{head}{_suggest_option(head, options)}; valid options: {', '.join(options)}"
         lines = [
             line for line in lines if not line.startswith(("Config search path", "provider=", "Set the"))
         ]
@@ -122,14 +183,22 @@ def report_and_exit(error: BaseException) -> None:
 def _run_and_report(func: Callable[[], Any]) -> Any:
     try:
         return func()
-    except Exception as error:
+    except Exception as raised:
         if _debug():
             raise
+        error = _after_sweep(raised) or raised
         if is_user_error(error):
             report_and_exit(error)
         traceback.print_exc()
         sys.stderr.write("gan: this is a bug in gan_cli; please report it with the traceback above\n")
         raise SystemExit(1) from None
+
+
+def _after_sweep(error: BaseException) -> BaseException | None:
+    """A sweeper's error after its trials, as the sweep callback explains it (only a sweep that
+    got as far as on_multirun_start has imported the callback)."""
+    callback = sys.modules.get("gan_cli.sweep_callback")
+    return callback.failed_search_error(error) if callback is not None else None
 
 
 def install() -> None:
