@@ -17,8 +17,14 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, read_write
 
 from gan_cli import sweeps
+from gan_cli.errors import UserError
 
 FAILED_SWEEP_EXIT = 1
+
+# The sweep this process launched whose on_multirun_end has not run yet. Hydra 1.3 calls
+# on_multirun_end only after the sweeper returns: a sweeper that raises at the end (Optuna asking
+# for the best of zero completed trials) skips it, and the error handler finishes the sweep instead.
+_unfinished: DictConfig | None = None
 
 
 class SweepSummary(Callback):
@@ -27,6 +33,8 @@ class SweepSummary(Callback):
         trainer.steps=20) are excluded from the names. Each job's config is composed again from the
         sweep's hydra overrides plus the job's own (in a joblib or SLURM worker too), so an override
         appended here reaches every job's hydra.sweep.subdir."""
+        global _unfinished
+        _unfinished = config
         overrides = config.hydra.overrides
         try:
             parsed = OverridesParser.create().parse_overrides(list(overrides.task))
@@ -41,10 +49,10 @@ class SweepSummary(Callback):
                 overrides.hydra.append(f"hydra.job.config.override_dirname.exclude_keys=[{quoted}]")
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        global _unfinished
+        _unfinished = None
         sweep_dir = Path(str(config.hydra.sweep.dir))
-        sweep = sweeps.summarize(sweep_dir)
-        files = sweeps.write_files(sweep) if sweep.jobs else ()
-        sweeps.print_summary(sweep, files=files)
+        sweep = _show(sweep_dir)
         mismatch = _direction_mismatch(config, sweep)
         if mismatch:
             sys.stderr.write(f"gan: note: {mismatch}\n")
@@ -76,4 +84,30 @@ def _direction_mismatch(config: DictConfig, sweep: sweeps.Sweep) -> str | None:
         f"the sweeper's direction is {direction}, but higher {sweep.primary} is "
         f"{'better' if wanted == 'maximize' else 'worse'} (summary.json); "
         f"run it with hydra.sweeper.direction={wanted}"
+    )
+
+
+def _show(sweep_dir: Path) -> sweeps.Sweep:
+    sweep = sweeps.summarize(sweep_dir)
+    files = sweeps.write_files(sweep) if sweep.jobs else ()
+    sweeps.print_summary(sweep, files=files)
+    return sweep
+
+
+def failed_search_error(error: BaseException) -> UserError | None:
+    """The user error behind a sweeper that raised after its last trial, when every trial failed
+    (Optuna's "No trials are completed yet": offline data, a bad override in every trial). The
+    table is printed first, as at the end of any sweep. None: not that case (a bug stays a bug)."""
+    global _unfinished
+    if _unfinished is None or not isinstance(error, ValueError):
+        return None
+    sweep_dir = Path(str(_unfinished.hydra.sweep.dir))
+    _unfinished = None
+    sweep = sweeps.summarize(sweep_dir)
+    if not sweep.jobs or len(sweep.failed) < len(sweep.jobs):
+        return None
+    _show(sweep_dir)
+    first = sweeps._relative(sweep.failed[0].folder / sweeps.ERROR_FILE, Path.cwd())
+    return UserError(
+        f"every trial of the search failed (see {sweeps.ERROR_FILE} in the job folders, e.g. {first})"
     )

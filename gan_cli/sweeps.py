@@ -305,8 +305,22 @@ def job_folders(folder: Path) -> list[Path]:
     return [p for p in children if _is_file(p / ".hydra" / "overrides.yaml")]
 
 
+def _single_run(folder: Path) -> bool:
+    """A folder of `gan train` (or sample, eval) run as one job: Hydra records hydra.mode RUN."""
+    hydra_yaml = _read_yaml(folder / ".hydra" / "hydra.yaml")
+    try:
+        return str(hydra_yaml["hydra"]["mode"]).upper() in ("RUN", "RUNMODE.RUN")
+    except (TypeError, KeyError, IndexError):
+        return False
+
+
 def is_sweep(folder: Path) -> bool:
-    return _is_file(Path(folder) / "multirun.yaml") or bool(job_folders(folder))
+    """Hydra writes multirun.yaml when a sweep starts; without it (copied, hand-made or cut short),
+    job folders that are not single runs still make one. A day folder of single runs
+    (outputs/<date>/) is not a sweep, though each of its folders looks like a job's."""
+    if _is_file(Path(folder) / "multirun.yaml"):
+        return True
+    return any(not _single_run(job) for job in job_folders(folder))
 
 
 def read_jobs(sweep_dir: Path) -> list[Job]:
@@ -574,6 +588,12 @@ def _why_not_a_sweep(folder: Path) -> str:
     inner = sorted({m.parent for m in markers})
     if inner:
         return f"{folder} is not a sweep folder; it holds {len(inner)} sweep(s), the newest {inner[-1]}"
+    runs = job_folders(folder)
+    if runs:
+        return (
+            f"{folder} holds {len(runs)} single run folder(s), not a sweep (a sweep is the folder of one "
+            "`gan train -m ...`, under outputs/multirun/<date>/<time>)"
+        )
     return (
         f"{folder} is not a sweep folder: no job folders (with .hydra/) in it; "
         "sweeps are under outputs/multirun/<date>/<time>"

@@ -422,3 +422,114 @@ def test_optuna_searches_with_the_example_config(tmp_path):
     assert results["best_value"] == (min(values) if wanted == "minimize" else max(values))
     if wanted == "maximize":  # the example config minimizes (FID): the end of the sweep says so
         assert "hydra.sweeper.direction=maximize" in result.stderr
+
+
+# ---- a day folder of single runs; a search whose every trial failed -----------------------------
+def make_single_run(day: Path, name: str) -> Path:
+    folder = day / name
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(["data=ring8"]))
+    hydra_yaml = {"hydra": {"mode": "RUN", "job": {"num": 0}}}  # as Hydra records a single run
+    (folder / ".hydra" / "hydra.yaml").write_text(yaml.safe_dump(hydra_yaml))
+    (folder / "summary.json").write_text(json.dumps(ok_summary(1.0)))
+    return folder
+
+
+def test_gan_sweeps_on_a_day_folder_of_single_runs_is_refused_and_writes_nothing(tmp_path):
+    day = tmp_path / "outputs" / "2026-11-28"
+    make_single_run(day, "10-00-00-mlp-ring8")
+    make_single_run(day, "10-05-00-sample")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    result = run_gan("sweeps", "outputs/2026-11-28", cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("gan: error: outputs/2026-11-28 holds 2")
+    assert "not a sweep" in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_job_folders_without_multirun_yaml_still_make_a_sweep_unless_single_runs(tmp_path):
+    make_job(tmp_path, 0, ["seed=0"], ok_summary(1.0))
+    assert sweeps.is_sweep(tmp_path)  # copied or hand-made: no hydra.mode recorded
+    make_single_run(tmp_path / "day", "10-00-00-mlp-ring8")
+    assert not sweeps.is_sweep(tmp_path / "day")
+    (tmp_path / "day" / "multirun.yaml").write_text("hydra: {}\n")
+    assert sweeps.is_sweep(tmp_path / "day")
+
+
+def _start_sweep(sweep_dir: Path):
+    from gan_cli.sweep_callback import SweepSummary
+
+    config = OmegaConf.create(
+        {
+            "hydra": {
+                "sweep": {"dir": str(sweep_dir)},
+                "overrides": {"task": ["optim.lr=tag(log,interval(1e-5,1e-3))"], "hydra": []},
+                "job": {"config": {"override_dirname": {"exclude_keys": []}}},
+            }
+        }
+    )
+    SweepSummary().on_multirun_start(config)
+
+
+def _optuna_at_the_end():
+    raise ValueError("No trials are completed yet.")  # what optuna's study.best_trial raises
+
+
+def test_a_search_whose_every_trial_failed_ends_with_the_table_and_one_line_exit_2(
+    tmp_path, capsys, monkeypatch
+):
+    from gan_cli import errors_report
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    monkeypatch.delenv("GAN_DEBUG", raising=False)
+    sweep_dir = Path("outputs") / "multirun" / "2026-11-28" / "10-00-00"
+    missing = "DataNotFoundError: MNIST is not in data/MNIST and data.download=false\n"
+    first = make_job(sweep_dir, 0, ["optim.lr=0.0001"], error=missing)
+    make_job(sweep_dir, 1, ["optim.lr=0.0002"], error=missing)
+    _start_sweep(sweep_dir)
+    with pytest.raises(SystemExit) as caught:
+        errors_report._run_and_report(_optuna_at_the_end)
+    assert caught.value.code == 2
+    out, err = capsys.readouterr()
+    assert "2 jobs: 2 failed" in out and "0.0002" in out
+    assert err == (
+        "gan: error: every trial of the search failed (see error.txt in the job folders, "
+        f"e.g. {first / 'error.txt'})\n"
+    )
+    assert (sweep_dir / "summary.csv").is_file()
+
+
+def test_a_sweeper_error_with_a_completed_trial_stays_a_bug(tmp_path, capsys, monkeypatch):
+    from gan_cli import errors_report
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    monkeypatch.delenv("GAN_DEBUG", raising=False)
+    make_job(tmp_path / "s", 0, ["optim.lr=0.0001"], ok_summary(1.0))
+    make_job(tmp_path / "s", 1, ["optim.lr=0.0002"], error="UserError: no\n")
+    _start_sweep(tmp_path / "s")
+    with pytest.raises(SystemExit) as caught:
+        errors_report._run_and_report(_optuna_at_the_end)
+    assert caught.value.code == 1
+    assert "this is a bug in gan_cli" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as again:  # no sweep under way: as before
+        errors_report._run_and_report(_optuna_at_the_end)
+    assert again.value.code == 1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not _installed("hydra_plugins.hydra_optuna_sweeper"),
+    reason='the Optuna sweeper is not installed: pip install -e ".[optuna]" (not in .ci/run: heavy)',
+)
+def test_an_optuna_search_on_missing_data_ends_with_the_table_and_one_line(tmp_path):
+    result = run_gan(
+        "train", "-m", "hydra/sweeper=optuna_search", "hydra.sweeper.n_trials=2", "data=mnist",
+        "data.download=false", "trainer.steps=20", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("gan: error: every trial of the search failed (see error.txt")
+    assert "Traceback" not in result.stderr and "2 jobs: 2 failed" in result.stdout
