@@ -655,8 +655,9 @@ def evaluate_generator(
 @dataclass
 class EvalRun:
     path: Path  # the results file written
-    report: dict[str, Any]  # what it holds
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    report: dict[str, Any]  # this evaluation: its settings, metrics and result rows
+    rows: list[dict[str, Any]] = field(default_factory=list)  # this evaluation's result rows
+    saved: dict[str, Any] = field(default_factory=dict)  # the file's content: every score kept
 
 
 def output_path(out: str | None, checkpoint: Path) -> Path:
@@ -670,19 +671,67 @@ def output_path(out: str | None, checkpoint: Path) -> Path:
     return path / "eval.json"
 
 
+# What makes two scores the same measurement: a newer result with this key replaces the older one,
+# results with another key are kept. Weights (G or EMA) count: they are different generators. The
+# seed does not: another seed measures the same thing again.
+RESULT_KEY = ("checkpoint", "weights", "metric", "extractor", "n", "split")
+
+
+def merge_results(previous: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]]) -> list:
+    """previous rows minus those that rows replace, then rows: the results file accumulates every
+    score ever computed for its checkpoints (last.pt and best.pt share checkpoints/eval.json)."""
+
+    def key(row: Mapping[str, Any]) -> tuple:
+        return tuple(json.dumps(row.get(name), sort_keys=True) for name in RESULT_KEY)
+
+    replaced = {key(row) for row in rows}
+    return [dict(row) for row in previous if key(row) not in replaced] + [dict(row) for row in rows]
+
+
+def _previous_results(path: Path) -> list[dict[str, Any]]:
+    """The result rows already in the results file, or [] when there is none. A file that is not
+    one (out= naming some other JSON) is refused rather than overwritten."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or error
+        raise UserError(f"cannot read {path} to add to it ({reason})") from None
+    try:
+        saved = json.loads(text)
+    except (ValueError, RecursionError):
+        saved = None
+    rows = saved.get("results") if isinstance(saved, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise UserError(
+            f"{path} exists and is not a gan eval results file; move it away or give another out="
+        )
+    return rows
+
+
 def _write_json(report: dict[str, Any], path: Path) -> None:
+    """Atomically: a kill or a full disk leaves the previous file whole (it holds earlier scores)."""
+    import tempfile
+
+    partial = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.stem}.partial{path.suffix}")
-        partial.write_text(json.dumps(report, indent=2) + "\n")
+        # a name of its own: two evaluations writing into one folder do not share a partial file
+        fd, partial = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(report, indent=2) + "\n")
         os.replace(partial, path)
     except OSError as error:
+        if partial is not None:
+            Path(partial).unlink(missing_ok=True)
         raise UserError(f"cannot write {path} ({error.strerror or error})") from None
 
 
 def run(cfg: Any, note: Callable[[str], None] | None = None) -> EvalRun:
     """`gan eval` without Hydra: cfg has the keys of gan_cli.config.EvalConfig, already checked by
-    validate_eval. Returns the results file written and its content."""
+    validate_eval. Writes the results into the results file (merge_results: earlier scores with
+    other settings stay) and returns them."""
     from gan_cli import device as devices
     from gan_cli import sampling
 
@@ -691,6 +740,7 @@ def run(cfg: Any, note: Callable[[str], None] | None = None) -> EvalRun:
     path = output_path(cfg.out, ckpt)
     if path.parent.exists() and not path.parent.is_dir():
         raise UserError(f"out={cfg.out}: {path.parent} is a file; give a folder or a .json file")
+    _previous_results(path)  # refused before the evaluation, not after it
     target = devices.resolve(cfg.device)
     loaded = sampling.load_generator(ckpt, target, use_ema=cfg.use_ema)
     data_cfg = dict(loaded.data)
@@ -714,6 +764,9 @@ def run(cfg: Any, note: Callable[[str], None] | None = None) -> EvalRun:
             "n": facts["n"],
             "split": facts["split"],
             "checkpoint": str(ckpt.resolve()),
+            "weights": loaded.weights,
+            "step": loaded.step,
+            "seed": cfg.seed,
             "time": when,
         }
         for key, value in values.items()
@@ -729,5 +782,7 @@ def run(cfg: Any, note: Callable[[str], None] | None = None) -> EvalRun:
         "metrics": values,
         "results": rows,
     }
-    _write_json(report, path)
-    return EvalRun(path, report, rows)
+    # read again: another evaluation may have added to the file meanwhile
+    saved = {**report, "results": merge_results(_previous_results(path), rows)}
+    _write_json(saved, path)
+    return EvalRun(path, report, rows, saved)

@@ -387,6 +387,49 @@ def test_data_root_points_at_the_data_elsewhere(mnist_ckpt, banded, tmp_path):
     assert result.report["metrics"]["fid"] > 0
 
 
+def test_a_second_evaluation_adds_to_eval_json_and_replaces_only_the_same_measurement(mnist_ckpt):
+    first = evaluation.run(eval_cfg(mnist_ckpt, n=40, metrics=["fid", "pr"]), note=quiet)
+    second = evaluation.run(eval_cfg(mnist_ckpt, n=40, metrics=["kid"]), note=quiet)
+    assert second.path == first.path
+    saved = json.loads(first.path.read_text())
+    assert saved == second.saved
+    assert {row["metric"] for row in saved["results"]} == {"fid", "precision", "recall", "kid", "kid_std"}
+    assert set(saved["metrics"]) == {"kid", "kid_std"}  # the top level is the newest evaluation
+    assert {row["metric"] for row in second.report["results"]} == {"kid", "kid_std"}  # what is shown
+
+    other_n = evaluation.run(eval_cfg(mnist_ckpt, n=30, metrics=["fid"], seed=3), note=quiet)
+    again = evaluation.run(eval_cfg(mnist_ckpt, n=30, metrics=["fid"], seed=4), note=quiet)
+    fids = [(row["n"], row["seed"]) for row in again.saved["results"] if row["metric"] == "fid"]
+    assert sorted(fids) == [(30, 4), (40, 0)]  # n=30 replaced (another seed), n=40 kept
+    assert other_n.saved["results"][-1]["seed"] == 3
+    g_weights = evaluation.run(eval_cfg(mnist_ckpt, n=30, metrics=["fid"], use_ema=False), note=quiet)
+    assert [row["weights"] for row in g_weights.saved["results"] if row["metric"] == "fid"] == [
+        "ema_generator", "ema_generator", "generator",
+    ]  # fmt: skip
+    assert sorted(p.name for p in first.path.parent.iterdir()) == ["eval.json", "last.pt"]  # no partial
+
+
+def test_merging_keeps_other_checkpoints_and_settings():
+    old = [
+        {"checkpoint": "/r/last.pt", "weights": "g", "metric": "fid", "extractor": "c", "n": 10, "split": "test",
+         "value": 1.0},
+        {"checkpoint": "/r/best.pt", "weights": "g", "metric": "fid", "extractor": "c", "n": 10, "split": "test",
+         "value": 2.0},
+    ]  # fmt: skip
+    new = [{**old[0], "value": 3.0}]
+    assert evaluation.merge_results(old, new) == [old[1], new[0]]
+    assert evaluation.merge_results([], new) == new
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"fid": 3}', "[1, 2]"])
+def test_out_naming_a_json_file_that_is_not_a_results_file_is_refused(mnist_ckpt, tmp_path, content):
+    other = tmp_path / "other.json"
+    other.write_text(content)
+    with pytest.raises(UserError, match="is not a gan eval results file"):
+        evaluation.run(eval_cfg(mnist_ckpt, n=20, metrics=["fid"], out=str(other)), quiet)
+    assert other.read_text() == content
+
+
 # ---- the real command -----------------------------------------------------------------------------
 @pytest.mark.slow
 def test_gan_eval_after_a_real_gan_train_on_mnist_files(tmp_path):
