@@ -411,7 +411,10 @@ def test_a_second_evaluation_adds_to_eval_json_and_replaces_only_the_same_measur
 
 def test_merging_keeps_other_checkpoints_and_settings():
     same = {"weights": "g", "metric": "fid", "extractor": "c", "n": 10, "split": "test"}
-    old = [{"checkpoint": f"/r/{name}.pt", **same, "value": value} for name, value in (("last", 1.0), ("best", 2.0))]
+    old = [
+        {"checkpoint": "/r/last.pt", **same, "value": 1.0},
+        {"checkpoint": "/r/best.pt", **same, "value": 2.0},
+    ]
     new = [{**old[0], "value": 3.0}]
     assert evaluation.merge_results(old, new) == [old[1], new[0]]
     assert evaluation.merge_results([], new) == new
