@@ -61,7 +61,9 @@ class FolderData:
     download: bool = False
     path: str = MISSING
     image_size: int = 64
-    channels: int = 3
+    # 1, 3 or auto (1 when the images are all grayscale). Any, not Union[int, str]: a wrong number
+    # (2.5) then reaches validate, which names the allowed values.
+    channels: Any = "auto"
     workers: int = 2
     max_memory_mb: int = 1024
     strict: bool = False  # unreadable image files: skipped with a warning, or (true) an error
@@ -341,10 +343,13 @@ class Range:
     high_open: bool = False
     null: bool = False
     note: str = ""
+    words: tuple[str, ...] = ()  # values other than numbers that are allowed too (data.channels=auto)
 
     def admits(self, value: Any) -> bool:
         if value is None:
             return self.null
+        if isinstance(value, str):
+            return value in self.words
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
         if isinstance(value, float) and not math.isfinite(value):
@@ -360,7 +365,7 @@ class Range:
         )
         if self.note:
             text += f" ({self.note})"
-        return text + (", or null" if self.null else "")
+        return text + (", or null" if self.null else "") + "".join(f", or {word}" for word in self.words)
 
 
 def _show(bound: float) -> str:
@@ -395,7 +400,7 @@ RANGES: dict[str, dict[str, Range]] = {
         "model.width": Range(1, 512, note="8 x width channels at the deepest layer"),
         "model.slope": _FRACTION,
         "data.image_size": Range(8, 1024),
-        "data.channels": Range(1, 3, note="1 or 3"),
+        "data.channels": Range(1, 3, note="1 or 3", words=("auto",)),
         "data.workers": Range(0, MAX_WORKERS, note=f"{WORKERS_PER_CORE} per core"),
         "data.max_memory_mb": Range(0, 2**20),
         "data.n_points": Range(1, 10**8),
@@ -618,7 +623,8 @@ def _sample_elements(d: DictConfig) -> int | None:
     """Numbers in one example when the config alone says (image folders, 2D points); the named
     sets (at most 3x32x32) are small next to every bound here."""
     if "image_size" in d and "channels" in d:
-        return int(d.channels) * int(d.image_size) ** 2
+        channels = 3 if d.channels == "auto" else int(d.channels)  # auto: at most 3
+        return channels * int(d.image_size) ** 2
     if "n_points" in d:
         return 2
     return None
@@ -725,7 +731,7 @@ def validate(cfg: DictConfig, overrides: list[str] | None = None) -> None:
     if "split" in d:
         _require(d.split in ("train", "test"), "data.split", d.split, "train or test")
     if "channels" in d:
-        _require(d.channels in (1, 3), "data.channels", d.channels, "1 or 3")
+        _require(d.channels in (1, 3, "auto"), "data.channels", d.channels, "1, 3 or auto")
     if d.name in ("ring8", "grid25") and m.name != "mlp":
         raise UserError(f"model={m.name} needs image data; the 2D set data={d.name} trains with model=mlp")
     _check_size(cfg)

@@ -107,3 +107,13 @@ def test_unknown_group_option_lists_the_valid_ones():
     with pytest.raises(Exception) as caught:
         compose_train("model=resnet")
     assert one_line(caught.value) == "Could not find 'model/resnet'; valid options: dcgan, mlp"
+
+
+def test_folder_channels_default_to_auto_and_take_1_3_or_auto():
+    base = ("data=folder", "data.path=/tmp", "data.image_size=32")
+    assert compose_train(*base).data.channels == "auto"
+    for value in ("auto", "1", "3"):
+        validate(compose_train(*base, f"data.channels={value}"))
+    for value in ("2", "rgb", "2.5"):
+        with pytest.raises(UserError, match=r"^data\.channels=.* is out of range: .*or auto"):
+            validate(compose_train(*base, f"data.channels={value}"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from gan_cli.data.image_files import (
     ImageFiles,
     ImageListing,
     ProbeReport,
+    detect_channels,
     find_images,
     image_extensions,
 )
@@ -30,11 +32,14 @@ logger = logging.getLogger("gan_cli.data")
 _FILES_PER_WORKER_BATCH = 64
 
 
+AUTO = "auto"
+
+
 @dataclass(frozen=True)
 class FolderSettings:
     path: Path
     image_size: int
-    channels: int
+    channels: int | str  # 1, 3, or "auto" until resolve_channels has looked at the images
     workers: int
     max_memory_mb: int
     strict: bool = False  # an unreadable file is an error rather than skipped
@@ -44,15 +49,17 @@ class FolderSettings:
         settings = cls(
             path=Path(os.path.expanduser(str(read_field(cfg, "path")))),
             image_size=int(read_field(cfg, "image_size", 64)),
-            channels=int(read_field(cfg, "channels", 3)),
+            channels=_channels_field(read_field(cfg, "channels", 3)),
             workers=int(read_field(cfg, "workers", 2)),
             max_memory_mb=int(read_field(cfg, "max_memory_mb", 1024)),
             strict=bool(read_field(cfg, "strict", False)),
         )
         if settings.image_size < 1:
             raise UserError(f"data.image_size={settings.image_size} is out of range; use an integer >= 1")
-        if settings.channels not in (1, 3):
-            raise UserError(f"data.channels={settings.channels} is not valid; use 1 (grayscale) or 3 (RGB)")
+        if settings.channels not in (1, 3, AUTO):
+            raise UserError(
+                f"data.channels={settings.channels} is not valid; use 1 (grayscale), 3 (RGB) or auto"
+            )
         if settings.workers < 0:
             raise UserError(f"data.workers={settings.workers} is out of range; use an integer >= 0")
         if settings.max_memory_mb < 0:
@@ -60,6 +67,40 @@ class FolderSettings:
                 f"data.max_memory_mb={settings.max_memory_mb} is out of range; use an integer >= 0"
             )
         return settings
+
+
+def _channels_field(value: Any) -> int | str:
+    if isinstance(value, str) and value.strip().lower() == AUTO:
+        return AUTO
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+# path -> (channels, why): a run looks at its folder once, though training and evaluation both ask.
+_DETECTED: dict[str, tuple[int, str]] = {}
+
+
+def resolve_channels(cfg: Any, listing: ImageListing | None = None) -> int:
+    """data.channels as a number: auto looks at a sample of the images (detect_channels) and says
+    what it picked in the log."""
+    settings = FolderSettings.from_config(cfg)
+    if settings.channels != AUTO:
+        return int(settings.channels)
+    key = str(settings.path.resolve())
+    if key not in _DETECTED:
+        files = (listing or _list_images(settings)).files
+        _DETECTED[key] = detect_channels(files)
+        channels, why = _DETECTED[key]
+        logger.info(
+            "data.channels=auto: %s, so %s (set data.channels=%d for %s)",
+            why,
+            "1 channel (grayscale)" if channels == 1 else "3 channels (RGB)",
+            3 if channels == 1 else 1,
+            "RGB" if channels == 1 else "grayscale",
+        )
+    return _DETECTED[key][0]
 
 
 def _list_images(settings: FolderSettings) -> ImageListing:
@@ -155,6 +196,7 @@ def readable_files(listing: ImageListing, settings: FolderSettings) -> ImageFile
 def build_folder(cfg: Any, device: torch.device, batch_size: int) -> InMemoryImages | StreamingImages:
     settings = FolderSettings.from_config(cfg)
     listing = _list_images(settings)
+    settings = dataclasses.replace(settings, channels=resolve_channels(cfg, listing))
     n_classes = len(listing.class_names)
     decoded_bytes = len(listing.files) * settings.channels * settings.image_size**2
     # A data.max_memory_mb beyond the machine's memory cannot be honoured: such a set streams.

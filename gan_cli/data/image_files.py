@@ -112,6 +112,44 @@ def load_image(path: str, channels: int, size: int) -> torch.Tensor:
     return F.pil_to_tensor(image)
 
 
+# Modes that hold one gray level per pixel (with alpha for LA); anything else is looked at.
+GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+CHANNEL_PROBES = 32  # files looked at by data.channels=auto, spread over the sorted listing
+# Levels by which R, G and B may differ in a gray pixel: a JPEG of a gray image saved as colour
+# decodes with small chroma noise.
+GRAY_TOLERANCE = 2
+
+
+def is_grayscale(path: str) -> bool | None:
+    """Whether an image holds only gray levels (a gray mode, or R == G == B); None: unreadable."""
+    from PIL import Image, ImageChops
+
+    try:
+        with Image.open(path) as opened:
+            if opened.mode in GRAY_MODES:
+                return True
+            opened.draft("RGB", (64, 64))  # JPEG decodes at a reduced scale: cheap, and enough here
+            image = opened.convert("RGB")
+        image.thumbnail((64, 64))  # the same filter on each band keeps R == G == B
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    red, green, blue = image.split()
+    pairs = ((red, green), (green, blue))
+    return all(ImageChops.difference(a, b).getextrema()[1] <= GRAY_TOLERANCE for a, b in pairs)
+
+
+def detect_channels(files: list[str]) -> tuple[int, str]:
+    """1 when every readable file of an even sample of the listing is grayscale, else 3; and why."""
+    step = max(1, len(files) // CHANNEL_PROBES)
+    probes = files[::step][:CHANNEL_PROBES]
+    seen = [gray for gray in map(is_grayscale, probes) if gray is not None]
+    if seen and all(seen):
+        return 1, f"all {len(seen)} sampled images are grayscale"
+    if not seen:
+        return 3, "no sampled image was readable"
+    return 3, f"{len(seen) - sum(seen)} of {len(seen)} sampled images are in colour"
+
+
 def describe_error(error: BaseException) -> str:
     text = str(error).splitlines()[0].strip() if str(error).strip() else ""
     return f"{type(error).__name__}: {text}" if text else type(error).__name__

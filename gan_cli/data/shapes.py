@@ -34,7 +34,14 @@ def data_shape(cfg: Any) -> tuple[int, ...]:
         return (2,)
     if name == "folder":
         size = int(_field(cfg, "image_size", FOLDER_DEFAULTS["image_size"]))
-        channels = int(_field(cfg, "channels", FOLDER_DEFAULTS["channels"]))
+        channels = _field(cfg, "channels", FOLDER_DEFAULTS["channels"])
+        if channels == "auto":  # only the images tell; checkpoints record the shape they trained
+            from types import SimpleNamespace
+
+            from gan_cli.data.folder import resolve_channels
+
+            channels = resolve_channels(SimpleNamespace(**cfg) if isinstance(cfg, Mapping) else cfg)
+        channels = int(channels)
         return (channels, size, size)
     known = ", ".join(sorted([*IMAGE_SETS, *POINT_SETS, "folder"]))
     raise UserError(f"unknown data set {name!r}: its sample shape is not known (known: {known})")

@@ -394,3 +394,51 @@ def test_a_memory_budget_beyond_the_machine_streams(flat_folder, monkeypatch):
     monkeypatch.setattr(memory, "physical_memory_bytes", lambda: 1000)  # less than 5 images of 16x16x3
     batches = data.build(folder_cfg(flat_folder, max_memory_mb=10**9), "cpu", 2)
     assert isinstance(batches, StreamingImages) and batches.num_examples == len(IMAGE_SPECS)
+
+
+# ---- data.channels=auto -------------------------------------------------------------------------
+def write_gray_as_rgb(path, size=12, seed=0):
+    """A colour PNG whose pixels are gray (R == G == B), as many scanned or converted sets are."""
+    generator = torch.Generator().manual_seed(seed)
+    gray = torch.randint(0, 256, (size, size, 1), generator=generator, dtype=torch.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(gray.expand(size, size, 3).contiguous().numpy(), "RGB").save(path)
+
+
+@pytest.mark.parametrize("max_memory_mb", [1024, 0], ids=["in_memory", "streaming"])
+def test_auto_channels_pick_one_for_a_grayscale_folder(tmp_path, max_memory_mb, caplog):
+    write_png(tmp_path / "a.png", 20, 20, "L")
+    write_gray_as_rgb(tmp_path / "b.png")
+    Image.new("LA", (10, 10), (128, 255)).save(tmp_path / "c.png")
+    # a gray picture saved as a colour JPEG: its chroma is only nearly flat
+    Image.linear_gradient("L").resize((32, 32)).convert("RGB").save(tmp_path / "d.jpg", quality=70)
+    with caplog.at_level(logging.INFO, logger="gan_cli.data"):
+        batches = data.build(folder_cfg(tmp_path, channels="auto", max_memory_mb=max_memory_mb), "cpu", 2)
+    assert batches.shape == (1, 16, 16) and batches.next()[0].shape == (2, 1, 16, 16)
+    assert "data.channels=auto: all 4 sampled images are grayscale, so 1 channel" in caplog.text
+
+
+def test_auto_channels_pick_three_when_any_sampled_image_is_in_colour(flat_folder):
+    assert data.build(folder_cfg(flat_folder, channels="auto"), "cpu", 2).shape == (3, 16, 16)
+
+
+def test_explicit_channels_override_the_detection(tmp_path):
+    write_png(tmp_path / "a.png", 20, 20, "L")
+    assert data.build(folder_cfg(tmp_path, channels=3), "cpu", 1).shape == (3, 16, 16)
+
+
+def test_the_shape_from_the_config_looks_at_the_images_only_for_auto(tmp_path):
+    from gan_cli.data.shapes import data_shape
+
+    write_gray_as_rgb(tmp_path / "a.png")
+    auto = {"name": "folder", "path": str(tmp_path), "image_size": 8, "channels": "auto"}
+    assert data_shape(auto) == (1, 8, 8)
+    missing = {"name": "folder", "path": str(tmp_path / "gone"), "image_size": 8, "channels": 3}
+    assert data_shape(missing) == (3, 8, 8)  # nothing read
+
+
+def test_an_unknown_channels_word_is_one_line(flat_folder):
+    with pytest.raises(UserError) as caught:
+        data.build(folder_cfg(flat_folder, channels="rgb"), "cpu", 1)
+    assert_one_line(caught.value)
+    assert "1 (grayscale), 3 (RGB) or auto" in str(caught.value)
