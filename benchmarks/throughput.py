@@ -300,7 +300,7 @@ def _print_contention(rows: list[dict], args) -> None:
     from rich.table import Table
 
     table = Table(title=f"{' '.join(args.overrides) or '(defaults)'}: each copy's images/s, {args.duration:g} s window")
-    for column in ("OMP_WAIT_POLICY", "copies at once", "img/s of each copy", "median", "of alone"):
+    for column in ("setting", "copies at once", "img/s of each copy", "median", "of alone"):
         table.add_column(column)
     for r in rows:
         each = ", ".join(f"{rate:,.0f}" for rate in r["img_per_s"])
