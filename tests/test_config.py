@@ -117,3 +117,57 @@ def test_folder_channels_default_to_auto_and_take_1_3_or_auto():
     for value in ("2", "rgb", "2.5"):
         with pytest.raises(UserError, match=r"^data\.channels=.* is out of range: .*or auto"):
             validate(compose_train(*base, f"data.channels={value}"))
+
+
+# ---- data-aware defaults (configs/data_defaults/<data>_<model>.yaml) -----------------------------
+def _data_defaults(name):
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
+
+    import gan_cli.configs
+
+    return OmegaConf.load(Path(gan_cli.configs.__file__).parent / "data_defaults" / f"{name}.yaml")
+
+
+@pytest.mark.parametrize("data", ["ring8", "grid25"])
+def test_2d_sets_bring_their_own_model_and_trainer_defaults(data):
+    cfg = compose_train(f"data={data}")
+    validate(cfg)
+    own = _data_defaults(f"{data}_mlp")
+    assert cfg.model.name == "mlp" and cfg.model.g_batchnorm is False and cfg.model.z_dim <= 16
+    for section in ("model", "optim", "trainer"):
+        for key, value in own[section].items():
+            assert cfg[section][key] == value, f"{section}.{key}"
+    # they replace train.yaml's own trainer block, which image data keeps
+    assert cfg.trainer.batch_size != compose_train().trainer.batch_size
+
+
+@pytest.mark.parametrize("data", ["ring8", "grid25"])
+def test_command_line_and_presets_beat_the_data_defaults(data):
+    cfg = compose_train(f"data={data}", "model.z_dim=7", "trainer.steps=11", "optim.lr=0.123", "model.g_batchnorm=true")
+    assert (cfg.model.z_dim, cfg.trainer.steps, cfg.optim.lr, cfg.model.g_batchnorm) == (7, 11, 0.123, True)
+    preset = compose_train(f"data={data}", "experiment=r1")
+    assert list(preset.optim.betas) == [0.0, 0.99] and preset.optim.lr == 2e-4
+    assert preset.model.z_dim == _data_defaults(f"{data}_mlp").model.z_dim  # what the preset leaves alone
+
+
+def test_image_data_keeps_the_general_defaults():
+    for data in ("mnist", "fashion_mnist"):
+        cfg = compose_train(f"data={data}")
+        assert (cfg.model.z_dim, cfg.trainer.batch_size, cfg.trainer.steps) == (100, 64, 5000)
+
+
+def test_cfg_job_shows_the_data_defaults_and_the_override(tmp_path):
+    from omegaconf import OmegaConf
+
+    from tests.helpers import run_gan
+
+    plain = run_gan("train", "--cfg", "job", "data=ring8", cwd=tmp_path)
+    overridden = run_gan("train", "--cfg", "job", "data=ring8", "model.z_dim=5", "trainer.batch_size=32", cwd=tmp_path)
+    assert plain.returncode == 0 and overridden.returncode == 0, plain.stderr + overridden.stderr
+    shown, shown_over = OmegaConf.create(plain.stdout), OmegaConf.create(overridden.stdout)
+    own = _data_defaults("ring8_mlp")
+    assert shown.model.z_dim == own.model.z_dim and shown.trainer.batch_size == own.trainer.batch_size
+    assert (shown_over.model.z_dim, shown_over.trainer.batch_size) == (5, 32)
+    assert shown_over.model.g_hidden == own.model.g_hidden
