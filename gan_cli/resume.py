@@ -27,10 +27,13 @@ def _run_folders(outputs: Path) -> list[Path]:
 def find_latest(outputs: Path, model: str | None, data: str | None) -> Path:
     """The newest run folder (by its date/time name) holding a last.pt, of this model and data when given."""
     runs = _run_folders(outputs)
+    # <time>[-<experiment>]-<model>-<data>, or ...-<data>-2 for the second run started in that
+    # second: read from the end, so that an experiment named like a model (dcgan) is not taken for one
+    data_part = re.escape(data) if data else "[^-]+"
     if model:
-        runs = [r for r in runs if f"-{model}-" in r.name]
-    if data:  # <time>-<model>-<data>, or -<data>-2 for the second run started in that second
-        runs = [r for r in runs if re.search(rf"-{re.escape(data)}(-\d+)?$", r.name)]
+        runs = [r for r in runs if re.search(rf"-{re.escape(model)}-{data_part}(-\d+)?$", r.name)]
+    if data:
+        runs = [r for r in runs if re.search(rf"-{data_part}(-\d+)?$", r.name)]
     if not runs:
         what = " ".join(x for x in (f"model={model}" if model else "", f"data={data}" if data else "") if x)
         scope = f" for {what}" if what else ""

@@ -24,6 +24,20 @@ RUN_MARKERS = (
 MAX_SUFFIX = 1000
 
 
+def experiment_prefix(choice: object) -> str:
+    """`${gan_experiment:...}` in hydra.run.dir: "<experiment>-" when a preset was chosen, so that
+    preset runs of one model and data set are told apart; "" keeps the other names as they were.
+    The model and the data stay the last two parts of the name (resume.find_latest reads them)."""
+    return f"{choice}-" if choice not in (None, "", "null") else ""
+
+
+def register_resolver() -> None:
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("gan_experiment"):
+        OmegaConf.register_new_resolver("gan_experiment", experiment_prefix)
+
+
 @dataclass
 class _Made:
     """This invocation's folders: those it created (outermost first), and the entries of a folder

@@ -15,7 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from gan_cli import paths, sweeps
+from gan_cli import paths, run_folder, sweeps
 from gan_cli.config import check_eval_primary, register_schemas, validate
 from gan_cli.errors import UserError
 from gan_cli.errors_report import exit_on_user_error, is_user_error
@@ -23,6 +23,7 @@ from gan_cli.run_folder import discard_if_unused
 
 register_schemas()
 sweeps.register_resolver()  # job folder names of a sweep (hydra.sweep.subdir)
+run_folder.register_resolver()  # the experiment in a run folder's name (hydra.run.dir)
 
 
 def compose(overrides: list[str], config_name: str = "train") -> DictConfig:
@@ -42,6 +43,20 @@ class Training:
     reporter: Any
     facts: dict[str, Any]
     hparams: dict[str, Any]
+
+
+class AlreadyFinished(Exception):
+    """A resume whose checkpoint has reached the run's step count: nothing to train. Not an error
+    (the run is fine), but silence would look as if it had trained."""
+
+    def __init__(self, run_dir: Path, step: int, cfg: DictConfig):
+        t = cfg.trainer
+        limit = f"trainer.epochs={t.epochs:g}" if t.epochs is not None else f"trainer.steps={t.steps}"
+        more = "trainer.epochs=<more>" if t.epochs is not None else "trainer.steps=<more>"
+        super().__init__(
+            f"gan: {run_dir} already finished at step {step:,} ({limit}); "
+            f"to train longer: {paths.resume_command(run_dir)} {more}"
+        )
 
 
 def build(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, reporter=None) -> Training:
@@ -74,6 +89,8 @@ def build(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, re
 
     steps = total_steps(cfg.trainer, batches.num_examples)
     resume_step = saved["step"] if saved else None
+    if resume_step is not None and resume_step >= steps:  # before the Reporter touches the run's files
+        raise AlreadyFinished(run_dir, resume_step, cfg)
     if reporter is None:
         reporter = Reporter(run_dir, steps, show_progress=cfg.trainer.progress, resume_step=resume_step)
     g_lr, d_lr = optim.learning_rates(cfg.optim)
@@ -81,7 +98,8 @@ def build(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, re
     facts = {
         "run folder": str(run_dir),
         "model": f"{cfg.model.name}  G {_count(generator):,} / D {_count(discriminator):,} params",
-        "data": f"{cfg.data.name}  {batches.num_examples:,} x {tuple(batches.shape)}",
+        "data": f"{cfg.data.name}  {batches.num_examples:,} x {tuple(batches.shape)}"
+        + _auto_channels(cfg, batches),
         "loss": _describe_loss(cfg.loss),
         "optim": f"{cfg.optim.name}  lr G {g_lr:g} ({g_schedule}) / D {d_lr:g} ({d_schedule})",
         "trainer": f"{steps:,} steps x batch {cfg.trainer.batch_size}, d_steps {cfg.trainer.d_steps}"
@@ -107,11 +125,9 @@ def build(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, re
     evaluation = _evaluation(cfg, batches, target, reporter)
     if evaluation:  # before the first step, not at the first evaluation
         check_eval_primary(evaluation.primary, evaluation.metrics, cfg.data.name)
-        facts["metrics"] = (
-            f"{', '.join(evaluation.metrics)} every {evaluation.every:,} steps, "
-            f"{cfg.trainer.eval_n:,} samples, {evaluation.evaluator.extractor_name} features; "
-            f"best.pt by {evaluation.primary}"
-        )
+    metrics_fact = _describe_metrics(cfg.trainer, batches.kind, evaluation)
+    if metrics_fact:
+        facts["metrics"] = metrics_fact
     lr_plan = ((g_schedule, g_lr), (d_schedule, d_lr))
     trainer = Trainer(
         nets, losses.build(cfg.loss), batches, cfg.trainer, run_dir, reporter, target, cfg.seed, config,
@@ -124,7 +140,11 @@ def build(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, re
 
 def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> dict[str, Any]:
     """Train as the config says, writing into run_dir. Returns the run's summary."""
-    training = build(cfg, run_dir, overrides)  # checks the config before torch is imported
+    try:
+        training = build(cfg, run_dir, overrides)  # checks the config before torch is imported
+    except AlreadyFinished as finished:
+        sys.stderr.write(f"{finished}\n")
+        return _recorded_summary(Path(run_dir))
     from gan_cli.trainer import TrainingStopped
 
     trainer, reporter, run_dir = training.trainer, training.reporter, Path(run_dir)
@@ -147,6 +167,16 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> d
     finally:
         reporter.close()
     return summary
+
+
+def _recorded_summary(run_dir: Path) -> dict[str, Any]:
+    """The finished run's own summary, so a sweep of resumes still ranks it."""
+    import json
+
+    try:
+        return json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 AUTO_EVAL_EVERY = 2500
@@ -173,6 +203,35 @@ def _evaluation(cfg: DictConfig, batches, device, reporter):
     metrics = evaluator.resolve_metrics(list(t.eval_metrics) if t.eval_metrics else None)
     primary = t.eval_primary or next(iter(ev.METRICS[metrics[0]].keys))
     return Evaluation(evaluator, every, metrics, primary, ev.primary_metric_direction(primary), cfg.seed)
+
+
+def _describe_metrics(t, kind: str, evaluation) -> str | None:
+    """The banner's metrics line, as often as the log will really show them: on 2D data the
+    trainer adds the mode metrics to every log line (Trainer.toy_metrics), whatever eval_every is."""
+    from gan_cli.trainer import TOY_EVAL_POINTS
+
+    full = None
+    if evaluation:
+        full = (
+            f"{', '.join(evaluation.metrics)} every {evaluation.every:,} steps, {t.eval_n:,} samples, "
+            f"{evaluation.evaluator.extractor_name} features; best.pt by {evaluation.primary}"
+        )
+    if kind != "points":
+        return full
+    toy = f"modes every {t.log_every:,} steps (each log line, {TOY_EVAL_POINTS:,} samples)"
+    if not evaluation:
+        return f"{toy}; no best.pt (trainer.eval_every=0)"
+    return (
+        f"{toy}; every {evaluation.every:,} steps: {', '.join(evaluation.metrics)} on {t.eval_n:,} samples, "
+        f"best.pt by {evaluation.primary}"
+    )
+
+
+def _auto_channels(cfg: DictConfig, batches) -> str:
+    """Where the channel count came from, when the user did not give it (data.channels=auto)."""
+    if str(cfg.data.get("channels", "")) != "auto" or len(batches.shape) != 3:
+        return ""
+    return f" (channels: auto -> {batches.shape[0]})"
 
 
 def _describe_loss(loss_cfg) -> str:
