@@ -107,6 +107,21 @@ def load_generator(path: str | os.PathLike, device: Any = "cpu", use_ema: bool =
 
 
 # ---- latents ------------------------------------------------------------------------------------------
+# The trainer's fixed noise (the grids in samples/) and the evaluation's latents come from torch's
+# stream `seed`; `gan sample seed=S` drawing from stream S too would make its "new" samples the
+# very images of the run's last grid. So it draws from a stream mixed from (S, a tag): never S
+# itself, and still the same for the same S. Not S + 2^32: torch's CPU generator keeps only the
+# low 32 bits of a seed. numpy's SeedSequence is specified to give the same state on every version.
+SAMPLE_STREAM_TAG = 0x534D504C  # "SMPL"
+
+
+def sample_seed(seed: int) -> int:
+    import numpy as np
+
+    mixed = int(np.random.SeedSequence([int(seed), SAMPLE_STREAM_TAG]).generate_state(1)[0])
+    return mixed if mixed != seed else (mixed + 1) % 2**32
+
+
 def latent_batches(seed: int, n: int, z_dim: int, batch_size: int) -> Iterator[torch.Tensor]:
     """n latents from N(0, I) on the CPU, handed out batch_size at a time; latent i is the same
     for any n and batch_size because whole chunks of NOISE_CHUNK rows are drawn and sliced."""
@@ -395,7 +410,8 @@ def run(cfg: Any, run_dir: str | os.PathLike | None = None) -> list[Path]:
         except OSError as error:
             raise UserError(f"cannot create the folder {folder} ({error.strerror or error})") from None
     log.info(
-        "checkpoint %s (step %s, %s weights, data %s), %d %s, seed %d, device %s",
+        "checkpoint %s (step %s, %s weights, data %s), %d %s, seed %d (latents apart from the "
+        "training grids'), device %s",
         ckpt, loaded.step, loaded.weights, loaded.data.get("name"), cfg.n,
         "rows" if cfg.interpolate else "samples", cfg.seed, target,
     )  # fmt: skip
@@ -403,13 +419,13 @@ def run(cfg: Any, run_dir: str | os.PathLike | None = None) -> list[Path]:
     G, n, batch_size = loaded.generator, cfg.n, step_size(cfg.batch_size)
     try:
         if cfg.interpolate:
-            walks = interpolate(G, cfg.seed, n, cfg.steps, batch_size, target)
+            walks = interpolate(G, sample_seed(cfg.seed), n, cfg.steps, batch_size, target)
             write_grid(walks.flatten(0, 1), cfg.steps, paths["grid"])
             if "gif" in paths:
                 write_gif(walks, paths["gif"])
             return list(paths.values())
 
-        batches = latent_batches(cfg.seed, n, G.z_dim, batch_size)
+        batches = latent_batches(sample_seed(cfg.seed), n, G.z_dim, batch_size)
         generated = generate(G, batches, target, math.ceil(n / batch_size))
         if loaded.kind == "points":
             points = torch.cat(list(generated))

@@ -91,3 +91,23 @@ def test_the_banner_says_where_auto_channels_came_from(tmp_path):
                      cwd=tmp_path, env=WIDE)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "folder  8 x (1, 16, 16) (channels: auto -> 1)" in result.stdout
+
+
+def test_gan_sample_draws_other_latents_than_the_training_grid(tmp_path):
+    import numpy as np
+    import torch
+
+    from gan_cli import checkpoint, sampling
+
+    assert run_gan("train", *TINY, "trainer.eval_every=0", cwd=tmp_path).returncode == 0
+    (run_dir,) = run_folders(tmp_path)
+    fixed = checkpoint.load(run_dir / "checkpoints" / "last.pt")["fixed_noise"]
+    drawn = sampling.latents(sampling.sample_seed(0), fixed.shape[0], fixed.shape[1])
+    assert not torch.equal(drawn, fixed)
+    assert torch.equal(torch.randn(*fixed.shape, generator=torch.Generator().manual_seed(0)), fixed)
+    for name, batch in (("a", 1), ("b", 64)):  # the same files whatever the batch size
+        out = f"out={tmp_path / name}.npy"
+        args = ["format=npy", "n=4", f"batch_size={batch}", out]
+        result = run_gan("sample", f"ckpt={run_dir}", *args, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    assert np.array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))

@@ -130,7 +130,7 @@ def test_npy_holds_the_generator_outputs_as_float32_in_range(ckpts, tmp_path):
     assert array.shape == (12, 1, 28, 28) and array.dtype == np.float32
     assert array.min() >= -1 and array.max() <= 1
     with torch.no_grad():
-        expected = generator_of(ckpts["mnist"])(sampling.latents(5, 12, 16))
+        expected = generator_of(ckpts["mnist"])(sampling.latents(sampling.sample_seed(5), 12, 16))
     np.testing.assert_allclose(array, expected.numpy(), atol=1e-6)
 
 
@@ -234,7 +234,8 @@ def test_interpolation_grid_and_gif(ckpts, tmp_path):
     assert (grid, gif) == (tmp_path / "w.png", tmp_path / "w.gif")
     assert png_size(grid) == (5 * 30 + 2, 3 * 30 + 2)  # one walk per row, `steps` columns
     G = generator_of(ckpts["mnist"])
-    walks = sampling.interpolate(G, seed=2, rows=3, steps=5, batch_size=256, device="cpu")
+    seed = sampling.sample_seed(2)  # what `gan sample seed=2` draws from
+    walks = sampling.interpolate(G, seed=seed, rows=3, steps=5, batch_size=256, device="cpu")
     with Image.open(grid) as image:
         assert np.array_equal(
             np.asarray(image.convert("RGB")), sampling._grid_u8(walks.flatten(0, 1), 5).numpy()
@@ -252,7 +253,7 @@ def test_2d_checkpoint_gives_a_scatter_plot_and_the_points(ckpts, tmp_path):
     array = np.load(points)
     assert array.shape == (300, 2) and array.dtype == np.float32
     with torch.no_grad():
-        expected = generator_of(ckpts["ring8"])(sampling.latents(0, 300, 16))
+        expected = generator_of(ckpts["ring8"])(sampling.latents(sampling.sample_seed(0), 300, 16))
     np.testing.assert_allclose(array, expected.numpy(), atol=1e-6)
     with Image.open(scatter) as image:
         pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
@@ -278,7 +279,7 @@ def test_ema_weights_are_used_when_present_unless_turned_off(tmp_path):
     path = write_checkpoint(tmp_path / "ema.pt", config, (1, 28, 28), ema_generator=ema.state_dict())
     ema.eval()
     with torch.no_grad():
-        expected = ema(sampling.latents(0, 4, 16))
+        expected = ema(sampling.latents(sampling.sample_seed(0), 4, 16))
     with_ema = np.load(run(path, n=4, format="npy", out=str(tmp_path / "ema.npy"))[0])
     without = np.load(run(path, n=4, format="npy", use_ema=False, out=str(tmp_path / "raw.npy"))[0])
     np.testing.assert_allclose(with_ema, expected.numpy(), atol=1e-6)
