@@ -134,11 +134,13 @@ def _data_defaults(name):
 def test_2d_sets_bring_their_own_model_and_trainer_defaults(data):
     cfg = compose_train(f"data={data}")
     validate(cfg)
-    own = _data_defaults(f"{data}_mlp")
+    own, rates = _data_defaults(f"{data}_mlp"), _data_defaults(f"{data}_adam")
     assert cfg.model.name == "mlp" and cfg.model.g_batchnorm is False and cfg.model.z_dim <= 16
-    for section in ("model", "optim", "trainer"):
+    for section in ("model", "trainer"):
         for key, value in own[section].items():
             assert cfg[section][key] == value, f"{section}.{key}"
+    for key, value in rates.items():
+        assert cfg.optim[key] == value, f"optim.{key}"
     # they replace train.yaml's own trainer block, which image data keeps
     assert cfg.trainer.batch_size != compose_train().trainer.batch_size
 
@@ -150,6 +152,16 @@ def test_command_line_and_presets_beat_the_data_defaults(data):
     preset = compose_train(f"data={data}", "experiment=r1")
     assert list(preset.optim.betas) == [0.0, 0.99] and preset.optim.lr == 2e-4
     assert preset.model.z_dim == _data_defaults(f"{data}_mlp").model.z_dim  # what the preset leaves alone
+
+
+def test_other_optimizers_keep_their_own_rates_and_the_defaults_can_be_switched_off():
+    for optimizer in ("sgd", "rmsprop", "adamw"):
+        cfg = compose_train("data=ring8", f"optim={optimizer}")
+        validate(cfg)
+        assert cfg.optim.lr == compose_train(f"optim={optimizer}").optim.lr
+        assert cfg.model.z_dim == _data_defaults("ring8_mlp").model.z_dim
+    off = compose_train("data=ring8", "~data_defaults@_global_", "~data_defaults@optim")
+    assert (off.model.z_dim, off.trainer.batch_size, off.optim.lr) == (100, 64, 2e-4)
 
 
 def test_image_data_keeps_the_general_defaults():
