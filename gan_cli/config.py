@@ -32,6 +32,7 @@ class MLPModel:
     g_batchnorm: bool = True
     slope: float = 0.2
     d_spectral_norm: bool = False
+    minibatch_std: bool = False  # Karras et al. 2018: D's last layer also sees the batch's spread
 
 
 @dataclass
@@ -43,6 +44,7 @@ class DCGANModel:
     d_batchnorm: bool = True
     slope: float = 0.2
     d_spectral_norm: bool = False  # true also drops D's BatchNorm (Miyato et al. 2018)
+    minibatch_std: bool = False  # Karras et al. 2018: one more feature map before D's last conv
 
 
 # ---- data ----------------------------------------------------------------------------------------
@@ -195,6 +197,7 @@ class TrainerConfig:
     epochs: Optional[float] = None  # when set, replaces steps: passes over the real data
     batch_size: int = 64
     d_steps: int = 1  # discriminator updates per generator update
+    pack: int = 1  # PacGAN (Lin et al. 2018): D scores this many samples at once; must divide batch_size
     log_every: int = 100
     sample_every: int = 500
     ckpt_every: int = 1000
@@ -386,6 +389,7 @@ RANGES: dict[str, dict[str, Range]] = {
         "trainer.epochs": Range(0.0, 100_000.0, low_open=True, null=True),
         "trainer.batch_size": Range(1, MAX_BATCH),
         "trainer.d_steps": Range(1, 1000),
+        "trainer.pack": Range(1, 64, note="samples D scores at once; divides trainer.batch_size"),
         "trainer.log_every": _INTERVAL,
         "trainer.sample_every": _INTERVAL,
         "trainer.ckpt_every": _INTERVAL,
@@ -693,6 +697,19 @@ def validate(cfg: DictConfig, overrides: list[str] | None = None) -> None:
             f"trainer.batch_size={t.batch_size} with BatchNorm: it needs at least 2 examples per batch; "
             "use trainer.batch_size>=2 or model.g_batchnorm=false"
             + (" model.d_batchnorm=false" if m.get("d_batchnorm", False) else "")
+        )
+
+    pack = t.get("pack", 1)
+    if t.batch_size % pack:
+        raise UserError(
+            f"trainer.pack={pack} does not divide trainer.batch_size={t.batch_size}: "
+            f"D scores the batch in packs of {pack}; use a batch size that is a multiple of it"
+        )
+    d_batchnorm = m.get("d_batchnorm", False) and not m.get("d_spectral_norm", False)
+    if pack > 1 and d_batchnorm and t.batch_size // pack < 2:
+        raise UserError(
+            f"trainer.pack={pack} with trainer.batch_size={t.batch_size} leaves D's BatchNorm one pack per "
+            f"batch; use trainer.batch_size>={2 * pack} or model.d_batchnorm=false"
         )
 
     _validate_loss(cfg.loss, m)

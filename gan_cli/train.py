@@ -82,7 +82,9 @@ def build(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, re
     device.seed_everything(cfg.seed)
     switches = device.speed_switches(cfg.trainer, target)
     batches = data.build(cfg.data, target, cfg.trainer.batch_size)
-    generator, discriminator = models.build(cfg.model, batches.shape, batches.n_classes)
+    generator, discriminator = models.build(
+        cfg.model, batches.shape, batches.n_classes, pack=cfg.trainer.get("pack", 1)
+    )
     generator, discriminator = generator.to(target), discriminator.to(target)
     g_optimizer, d_optimizer = optim.build(cfg.optim, generator, discriminator, target)
     nets = Networks(generator, discriminator, g_optimizer, d_optimizer)

@@ -26,6 +26,7 @@ from gan_cli.ema import EMAGenerator
 from gan_cli.errors import UserError
 from gan_cli.losses import GANLoss
 from gan_cli.metrics.toy2d import mode_metrics
+from gan_cli.models.common import pack_samples
 from gan_cli.optim import scheduled_lr
 from gan_cli.report import Reporter
 
@@ -228,7 +229,13 @@ class Trainer:
         self._cuda_graphs = switches.compile == "reduce-overhead" and self.device.type == "cuda"
         # One D forward over real and fake together halves the kernel launches; only exact when no
         # layer of D computes batch statistics (BatchNorm would then mix real and fake).
-        self._fuse_d = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
+        # The minibatch standard deviation layer is a batch statistic too (``mixes_batch``).
+        self._fuse_d = not any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) or getattr(m, "mixes_batch", False)
+            for m in D.modules()
+        )
+        # trainer.pack (PacGAN): D sees batch_size / pack packs; config.validate made it divide.
+        self._pack = int(self.cfg.get("pack", 1))
 
     def _update(self, network: str, optimizer: torch.optim.Optimizer, objective: Tensor) -> bool:
         """Backward and step; False when trainer.on_nan=skip dropped a non-finite update (that
@@ -251,7 +258,7 @@ class Trainer:
     # ---- one generator update (and its d_steps discriminator updates) -----------------------------
     def train_step(self) -> None:
         G, D, loss, raw_D = self._G, self._D, self.loss, self.nets.discriminator
-        batch_size, d_steps = self.cfg.batch_size, self.cfg.d_steps
+        batch_size, d_steps, pack = self.cfg.batch_size, self.cfg.d_steps, self._pack
 
         if self._cuda_graphs:
             torch.compiler.cudagraph_mark_step_begin()  # outputs of the last step may be reused
@@ -274,16 +281,20 @@ class Trainer:
                 else:
                     with torch.no_grad():
                         fake = G(z)
+                # packs are views of the batch; the penalties below act on them, as D sees them
+                real_packed, fake_packed = pack_samples(real, pack), pack_samples(fake.detach(), pack)
                 if self._fuse_d:
-                    real_logits, fake_logits = D(torch.cat((real, fake.detach()))).float().split(batch_size)
+                    both = D(torch.cat((real_packed, fake_packed))).float()
+                    real_logits, fake_logits = both.split(batch_size // pack)
                 else:
-                    real_logits, fake_logits = D(real).float(), D(fake.detach()).float()
+                    real_logits, fake_logits = D(real_packed).float(), D(fake_packed).float()
                 d_loss = loss.d_loss(real_logits, fake_logits)
                 d_objective = d_loss
                 if loss.gp_lambda > 0:
-                    d_objective = d_objective + loss.gp_lambda * penalties.gradient_penalty(raw_D, real, fake)
+                    gp = penalties.gradient_penalty(raw_D, real_packed, fake_packed)
+                    d_objective = d_objective + loss.gp_lambda * gp
                 if r1_now:
-                    r1 = penalties.r1_penalty(real_logits, real)
+                    r1 = penalties.r1_penalty(real_logits, real_packed)
                     d_objective = d_objective + penalties.lazy_weight(loss.r1_gamma, loss.r1_every) * r1
             # read before D runs again: CUDA graphs (compile=reduce-overhead) reuse output buffers
             d_outputs = (loss.d_output(real_logits), loss.d_output(fake_logits))
@@ -293,9 +304,9 @@ class Trainer:
 
         raw_D.requires_grad_(False)
         with self._autocast():
-            g_fake_logits = D(fake).float()
+            g_fake_logits = D(pack_samples(fake, pack)).float()
             if loss.g_needs_real:
-                g_loss = loss.g_loss(g_fake_logits, D(real.detach()).float())
+                g_loss = loss.g_loss(g_fake_logits, D(pack_samples(real.detach(), pack)).float())
             else:
                 g_loss = loss.g_loss(g_fake_logits)
         applied = self._update("g", self.nets.g_optimizer, g_loss) and applied

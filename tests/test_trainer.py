@@ -61,7 +61,9 @@ def test_ema_generator_is_saved_and_used(tmp_path):
 
 
 def test_linear_schedule_ends_at_zero(tmp_path):
-    run(compose_train("data=ring8", "trainer.steps=10", "optim.g_schedule=linear", *QUIET), tmp_path)
+    cfg = compose_train("data=ring8", "trainer.steps=10", "optim.schedule=constant", "optim.g_schedule=linear",
+                        "optim.lr=2e-4", *QUIET)
+    run(cfg, tmp_path)
     payload = checkpoint.load(tmp_path / "checkpoints" / "last.pt")
     assert payload["g_optimizer"]["param_groups"][0]["lr"] == 0.0
     assert payload["d_optimizer"]["param_groups"][0]["lr"] == 2e-4
@@ -165,3 +167,33 @@ def test_metrics_during_training_keep_best_pt_and_fill_the_summary(tmp_path):
 def test_eval_off_writes_no_best_pt(tmp_path):
     summary = run(compose_train("data=ring8", "trainer.steps=5", *QUIET, "trainer.eval_every=0"), tmp_path)
     assert "primary_metric" not in summary and not (tmp_path / "checkpoints" / "best.pt").exists()
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["trainer.pack=2"],
+        ["trainer.pack=4", "loss.r1_gamma=10", "loss.r1_every=2"],
+        ["trainer.pack=2", "loss=wgan", "loss.clip=0", "loss.gp_lambda=10"],
+        ["trainer.pack=2", "loss=relativistic", "model.minibatch_std=true"],
+        ["model.minibatch_std=true"],
+    ],
+)
+def test_pack_and_minibatch_std_train_and_d_sees_batch_over_pack(tmp_path, overrides, monkeypatch):
+    from gan_cli.models.mlp import MLPDiscriminator
+
+    seen = []
+    forward = MLPDiscriminator.forward
+    monkeypatch.setattr(MLPDiscriminator, "forward", lambda self, x: seen.append(tuple(x.shape)) or forward(self, x))
+    cfg = compose_train("data=ring8", "trainer.steps=3", "trainer.batch_size=16", *QUIET, "trainer.eval_every=0", *overrides)
+    run(cfg, tmp_path)
+    pack = cfg.trainer.pack
+    payload = checkpoint.load(tmp_path / "checkpoints" / "last.pt")
+    assert payload["step"] == 3
+    assert payload["discriminator"]["net.1.weight"].shape[1] == 2 * pack
+    fused = "model.minibatch_std=true" not in overrides
+    d_rows = [16 // pack * (2 if fused else 1), 16 // pack]  # the D step (real and fake together), G's
+    assert {rows for rows, _ in seen} <= set(d_rows) | {16 // pack * 2}
+    assert all(features == 2 * pack for _, features in seen)
+    if not fused:
+        assert max(rows for rows, _ in seen) == 16 // pack  # real and fake never share D's batch

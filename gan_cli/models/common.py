@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
@@ -83,3 +84,38 @@ def apply_spectral_norm(module: nn.Module) -> nn.Module:
     for layer in layers:
         spectral_norm(layer)
     return module
+
+
+def pack_samples(x, pack: int):
+    """PacGAN (Lin et al. 2018, sec. 3): D judges ``pack`` samples at once, concatenated along the
+    features of a vector or the channels of an image. Consecutive samples form one pack, so a
+    batch of real then fake samples packs real with real and fake with fake when ``pack`` divides
+    each part. (N, F) -> (N / pack, pack * F); (N, C, H, W) -> (N / pack, pack * C, H, W).
+    A view, no copy, for a contiguous batch; pack=1 returns ``x`` itself."""
+    if pack == 1:
+        return x
+    if x.shape[0] % pack:
+        raise ValueError(f"a batch of {x.shape[0]} cannot be split into packs of {pack}")
+    return x.reshape(x.shape[0] // pack, pack * x.shape[1], *x.shape[2:])
+
+
+class MinibatchStd(nn.Module):
+    """Karras et al. 2018 (ProGAN, sec. 3): the standard deviation of each feature (and pixel)
+    over the batch, averaged to one number and appended as one more constant feature (map), so
+    D can see a batch with too little variety. Over the whole batch (a group of all samples).
+
+    D's batch must then hold one kind of sample: the trainer does not fuse real and fake in one
+    D forward when D has this layer (``mixes_batch``), as with BatchNorm."""
+
+    mixes_batch = True
+
+    def __init__(self, eps: float = 1e-8):
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, x):
+        # population variance (1/N), as in the paper's reference code; eps keeps the sqrt's
+        # gradient finite for a batch of one or of identical samples
+        std = (x.var(dim=0, unbiased=False) + self.eps).sqrt().mean()
+        extra = std.expand(x.shape[0], 1, *x.shape[2:])
+        return torch.cat((x, extra.to(x.dtype)), dim=1)

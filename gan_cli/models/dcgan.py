@@ -18,6 +18,7 @@ from torch import nn
 
 from gan_cli.errors import UserError
 from gan_cli.models.common import (
+    MinibatchStd,
     apply_spectral_norm,
     bool_field,
     float_field,
@@ -98,6 +99,10 @@ class DCGANDiscriminator(nn.Module):
     With ``spectral_norm`` every conv is spectrally normalized and ``batchnorm`` is ignored:
     SN-GAN's discriminators have no BatchNorm (Miyato et al. 2018), and BN's
     per-channel rescaling would undo the Lipschitz bound SN sets on each layer.
+
+    pack: D scores packs of that many images stacked on the channels (PacGAN), given as
+    (N / pack, pack * C, H, W) (gan_cli.models.common.pack_samples). minibatch_std: one more
+    feature map before the last conv (Karras et al. 2018).
     """
 
     def __init__(
@@ -107,17 +112,20 @@ class DCGANDiscriminator(nn.Module):
         batchnorm: bool,
         slope: float,
         spectral_norm: bool = False,
+        pack: int = 1,
+        minibatch_std: bool = False,
     ):
         super().__init__()
         batchnorm = batchnorm and not spectral_norm
         self.shape = tuple(shape)
+        self.pack = pack
         image_channels, image_size, _ = self.shape
         channels = hidden_channels(image_size, width)[::-1]
         base = base_resolution(image_size)
 
         # No BN on D's input layer (sec. 3): normalizing it made training unstable.
         layers: list[nn.Module] = [
-            nn.Conv2d(image_channels, channels[0], 4, 2, 1),
+            nn.Conv2d(image_channels * pack, channels[0], 4, 2, 1),
             nn.LeakyReLU(slope),
         ]
         for in_ch, out_ch in zip(channels[:-1], channels[1:], strict=True):
@@ -125,8 +133,10 @@ class DCGANDiscriminator(nn.Module):
             if batchnorm:
                 layers.append(nn.BatchNorm2d(out_ch))
             layers.append(nn.LeakyReLU(slope))
+        if minibatch_std:
+            layers.append(MinibatchStd())
         # A conv over the whole base map is the paper's final dense layer to one logit.
-        layers.append(nn.Conv2d(channels[-1], 1, kernel_size=base))
+        layers.append(nn.Conv2d(channels[-1] + int(minibatch_std), 1, kernel_size=base))
         self.net = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
         if spectral_norm:
@@ -151,7 +161,7 @@ def _image_shape(shape: tuple[int, ...]) -> tuple[int, int, int]:
 
 
 @register("dcgan")
-def build_dcgan(cfg, shape: tuple[int, ...], n_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+def build_dcgan(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1) -> tuple[nn.Module, nn.Module]:
     image_shape = _image_shape(shape)
     width = int_field(cfg, "width", DEFAULT_WIDTH)
     generator = DCGANGenerator(
@@ -166,5 +176,7 @@ def build_dcgan(cfg, shape: tuple[int, ...], n_classes: int = 0) -> tuple[nn.Mod
         batchnorm=bool_field(cfg, "d_batchnorm", True),
         slope=float_field(cfg, "slope", DEFAULT_SLOPE),
         spectral_norm=bool_field(cfg, "d_spectral_norm", False),
+        pack=pack,
+        minibatch_std=bool_field(cfg, "minibatch_std", False),
     )
     return generator, discriminator

@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from gan_cli.models.common import apply_spectral_norm, bool_field, float_field, int_field, int_list_field
+from gan_cli.models.common import MinibatchStd, apply_spectral_norm, bool_field, float_field, int_field, int_list_field
 from gan_cli.models.registry import register
 
 DEFAULT_Z_DIM = 100
@@ -58,16 +58,32 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """samples (N, *shape) -> raw logits (N,); spectral_norm wraps every Linear (Miyato et al. 2018)."""
+    """samples (N, *shape) -> raw logits (N,); spectral_norm wraps every Linear (Miyato et al. 2018).
 
-    def __init__(self, shape: tuple[int, ...], hidden: list[int], slope: float, spectral_norm: bool = False):
+    pack: D scores packs of that many samples (PacGAN), given as (N / pack, pack * features) or any
+    shape that flattens to it (gan_cli.models.common.pack_samples). minibatch_std: one more
+    feature before the output layer (Karras et al. 2018)."""
+
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        hidden: list[int],
+        slope: float,
+        spectral_norm: bool = False,
+        pack: int = 1,
+        minibatch_std: bool = False,
+    ):
         super().__init__()
         self.shape = tuple(shape)
+        self.pack = pack
         layers: list[nn.Module] = [nn.Flatten()]
-        in_features = math.prod(self.shape)
+        in_features = math.prod(self.shape) * pack
         for width in hidden:
             layers += [nn.Linear(in_features, width), nn.LeakyReLU(slope)]
             in_features = width
+        if minibatch_std:
+            layers.append(MinibatchStd())
+            in_features += 1
         layers.append(nn.Linear(in_features, 1))
         self.net = nn.Sequential(*layers)
         if spectral_norm:
@@ -78,7 +94,7 @@ class MLPDiscriminator(nn.Module):
 
 
 @register("mlp")
-def build_mlp(cfg, shape: tuple[int, ...], n_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+def build_mlp(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1) -> tuple[nn.Module, nn.Module]:
     slope = float_field(cfg, "slope", DEFAULT_SLOPE)
     generator = MLPGenerator(
         shape,
@@ -92,5 +108,7 @@ def build_mlp(cfg, shape: tuple[int, ...], n_classes: int = 0) -> tuple[nn.Modul
         hidden=int_list_field(cfg, "d_hidden", DEFAULT_D_HIDDEN),
         slope=slope,
         spectral_norm=bool_field(cfg, "d_spectral_norm", False),
+        pack=pack,
+        minibatch_std=bool_field(cfg, "minibatch_std", False),
     )
     return generator, discriminator

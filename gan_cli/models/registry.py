@@ -18,7 +18,7 @@ _BUILDERS: dict[str, Builder] = {}
 
 
 def register(name: str) -> Callable[[Builder], Builder]:
-    """Decorator: make ``builder(cfg, shape, n_classes) -> (G, D)`` buildable as ``name``."""
+    """Decorator: make ``builder(cfg, shape, n_classes, pack=1) -> (G, D)`` buildable as ``name``."""
 
     def add(builder: Builder) -> Builder:
         if name in _BUILDERS:
@@ -35,17 +35,19 @@ def available() -> list[str]:
     return sorted(_BUILDERS)
 
 
-def build(cfg, shape, n_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+def build(cfg, shape, n_classes: int = 0, pack: int = 1) -> tuple[nn.Module, nn.Module]:
     """Build (generator, discriminator) for data of ``shape`` from a model config.
 
     ``cfg`` only needs attribute access (an OmegaConf DictConfig, a namespace, ...).
     ``n_classes`` is passed through for conditional families; unconditional ones ignore it.
+    ``pack`` (trainer.pack, PacGAN): D takes ``pack`` samples at once, so its input has ``pack``
+    times the features (vectors) or channels (images); G does not change.
     """
     name = getattr(cfg, "name", None)
     if name not in _BUILDERS:
         raise UserError(f"unknown model {name!r}: choose one of {', '.join(available())} (e.g. model=mlp)")
     shape = _checked_shape(shape)
-    return _BUILDERS[name](cfg, shape, int(n_classes))
+    return _BUILDERS[name](cfg, shape, int(n_classes), pack=int(pack))
 
 
 def _checked_shape(shape) -> tuple[int, ...]:
