@@ -1,4 +1,5 @@
-"""The README's `gan train` commands compose and validate as written (keys, options, values)."""
+"""The README's commands: `gan train` ones compose and validate as written, and every `gan` line
+runs through the real command (with shorter runs, shown below) or is refused offline in one line."""
 
 import re
 import shlex
@@ -43,21 +44,114 @@ def test_readme_command_composes_and_validates(command):
     validate(compose_train(*plain_overrides(command)))
 
 
-def readme_gan_commands() -> list[str]:
+# ---- every README command, run ------------------------------------------------------------------
+# Each `gan ...` line of the README runs through the real command in one shared workspace. What is
+# changed to keep it to seconds is written here, visibly: keys set (or replaced) per command, and
+# placeholders (`outputs/<date>/<time>-...`) replaced by a run this test made. Commands that cannot
+# run on an offline CPU machine must be refused in one line naming why.
+
+SHORT_TRAIN = {"trainer.steps": "2", "trainer.log_every": "1", "trainer.sample_every": "1",
+               "trainer.ckpt_every": "1", "trainer.eval_every": "0", "trainer.progress": "false"}  # fmt: skip
+SHORTER = {"train": SHORT_TRAIN, "sample": {"n": "16"}, "eval": {"n": "300"}, "sweeps": {}}
+# resume=latest continues the newest run to trainer.steps: a few more than the 2 it has
+RESUME_LATEST = {"trainer.steps": "4"}
+
+# (what the line contains, the one-line error expected offline without a GPU and extras)
+REFUSED_OFFLINE = [  # the first match counts: a missing plugin is found before the device
+    ("hydra/launcher=slurm", r'pip install -e "\.\[slurm\]"'),
+    ("hydra/sweeper=optuna", r'pip install -e "\.\[optuna\]"'),
+    ("device=cuda", r"CUDA is not available|cifar10"),
+    ("data=mnist", r"download"),
+]
+# placeholder run folders of another data set are replaced by this test's run of a similar one
+PLACEHOLDER_RUNS = {"ring8": "ring8", "fashion_mnist": "fashion_mnist", "mnist": "fashion_mnist"}
+NOT_HERE = {"cifar10": "needs a CIFAR-10 run (no CIFAR-10 files offline) and a GPU"}
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def readme_commands() -> list[str]:
     """Every `gan ...` line of the README's code blocks, as written (comments dropped)."""
     blocks = re.findall(r"```\n(.*?)```", README.read_text(), flags=re.S)
     lines = (line.split("  #", 1)[0].strip() for block in blocks for line in block.splitlines())
-    return [line for line in lines if line.startswith("gan ") and "<" not in line and "|" not in line]
+    return list(dict.fromkeys(line for line in lines if line.startswith("gan ")))
 
 
-# Commands that answer without training: run as written.
-INSTANT = [c for c in readme_gan_commands() if "--help" in c.split() or "--cfg" in c.split()]
+def with_keys(words: list[str], keys: dict[str, str]) -> list[str]:
+    """words with each key's value replaced where given, appended where not."""
+    out, seen = [], set()
+    for word in words:
+        key = word.split("=", 1)[0]
+        if "=" in word and key in keys:
+            out.append(f"{key}={keys[key]}")
+            seen.add(key)
+        else:
+            out.append(word)
+    return out + [f"{k}={v}" for k, v in keys.items() if k not in seen]
 
 
-@pytest.mark.parametrize("command", INSTANT)
-def test_readme_instant_command_runs_as_written(command, tmp_path):
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A working folder with a ring8 run, a Fashion-MNIST run (where the data is installed) and a
+    small sweep, which the README's placeholders stand for."""
     from tests.helpers import run_gan
 
-    result = run_gan(*shlex.split(command)[1:], cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
+    cwd = tmp_path_factory.mktemp("readme")
+    runs = {}
+    for name, data in (("ring8", "ring8"), ("fashion_mnist", "fashion_mnist")):
+        if data == "fashion_mnist" and not FASHION.is_dir():
+            continue
+        folder = f"outputs/base/{name}"
+        done = run_gan("train", f"data={data}", *with_keys([], SHORT_TRAIN), f"hydra.run.dir={folder}", cwd=cwd)
+        assert done.returncode == 0, done.stderr
+        runs[name] = folder
+    done = run_gan("train", "-m", "data=ring8", "optim.lr=1e-4,2e-4", *with_keys([], SHORT_TRAIN), cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    (sweep,) = (cwd / "outputs" / "multirun").glob("*/*")
+    return cwd, runs, str(sweep.relative_to(cwd))
+
+
+def runnable(command: str, runs: dict[str, str], sweep: str) -> list[str] | str:
+    """The argv to run for a README line, or the reason it cannot run here."""
+    for marker, reason in NOT_HERE.items():
+        if f"-{marker}" in command:
+            return reason
+    for placeholder in re.findall(r"outputs/<date>/<time>-[\w-]+", command):
+        data = placeholder.rsplit("-", 1)[1]
+        if PLACEHOLDER_RUNS.get(data) not in runs:
+            return f"no {data} run here ({FASHION} is not installed)"
+        command = command.replace(placeholder, runs[PLACEHOLDER_RUNS[data]])
+    command = command.replace("outputs/multirun/<date>/<time>", sweep)
+    words = shlex.split(command)[1:]
+    if "--help" in words or "--cfg" in words:
+        return words
+    if "data=fashion_mnist" in words and "fashion_mnist" not in runs:
+        return f"{FASHION} is not installed"
+    keys = dict(SHORTER[words[0]])
+    if "resume=latest" in words:
+        keys = RESUME_LATEST
+    return [words[0], *with_keys(words[1:], keys)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", readme_commands())
+def test_every_readme_command_runs_or_says_why_in_one_line(command, workspace):
+    from tests.helpers import run_gan
+
+    cwd, runs, sweep = workspace
+    argv = runnable(command, runs, sweep)
+    if isinstance(argv, str):
+        pytest.skip(argv)
+    result = run_gan(*argv, cwd=cwd)
+    assert "Traceback" not in result.stderr, (argv, result.stderr)
+    refusal = next((why for marker, why in REFUSED_OFFLINE if marker in command), None)
+    if refusal is None:
+        assert result.returncode == 0, (argv, result.stderr)
+    else:
+        errors = [line for line in result.stderr.splitlines() if line.startswith("gan: error:")]
+        assert result.returncode == 2 and len(errors) == 1 and re.search(refusal, errors[0]), (argv, result.stderr)
+
+
+def test_the_readme_shows_commands_of_every_kind():
+    words = {shlex.split(c)[1] for c in readme_commands()}
+    assert {"train", "sample", "eval", "sweeps", "--help"} <= words
