@@ -703,7 +703,7 @@ def validate(cfg: DictConfig, overrides: list[str] | None = None) -> None:
     if t.batch_size % pack:
         raise UserError(
             f"trainer.pack={pack} does not divide trainer.batch_size={t.batch_size}: "
-            f"D scores the batch in packs of {pack}; use a batch size that is a multiple of it"
+            f"D scores the batch in packs of {pack}; use a batch size that is a multiple of it, or trainer.pack=1"
         )
     d_batchnorm = m.get("d_batchnorm", False) and not m.get("d_spectral_norm", False)
     if pack > 1 and d_batchnorm and t.batch_size // pack < 2:
