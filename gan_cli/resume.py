@@ -69,7 +69,15 @@ def recorded_overrides(ckpt: Path) -> list[str]:
     payload = checkpoint.load(ckpt, expect=checkpoint.FOR_OVERRIDES)
     if "overrides" not in payload:
         raise UserError(f"resume: {ckpt} does not record the overrides of its run")
-    return [o for o in payload["overrides"] if _key(o) not in NOT_INHERITED]
+    recorded = [o for o in payload["overrides"] if _key(o) not in NOT_INHERITED]
+    if payload.get("format_version", 1) < 2:
+        # Format 1 was written before data sets carried their own defaults (configs/data_defaults):
+        # its run composed without them, and so must its continuation.
+        recorded += [o for o in DATA_DEFAULTS_OFF if o not in recorded]
+    return recorded
+
+
+DATA_DEFAULTS_OFF = ("~data_defaults@_global_", "~data_defaults@optim")
 
 
 def rewrite_arguments(args: list[str], outputs: Path = OUTPUTS) -> list[str]:
