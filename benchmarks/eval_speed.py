@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-# As `gan eval` does (gan_cli/cli.py): sleeping, not spinning, OpenMP waits; before torch loads.
+# As `gan eval` does (gan_cli/commands/dispatch.py): sleeping, not spinning, OpenMP waits; before torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
@@ -34,7 +34,7 @@ from gan_cli import evaluation, models, sampling  # noqa: E402
 def default_generator(data_name: str, data_root: str) -> tuple[torch.nn.Module, dict]:
     from hydra import compose, initialize_config_module
 
-    from gan_cli.config import register_schemas
+    from gan_cli.commands.config import register_schemas
 
     register_schemas()
     with initialize_config_module(config_module="gan_cli.configs", version_base="1.3"):

@@ -30,8 +30,10 @@ from pathlib import Path
 
 import torch
 
-from gan_cli import losses, models
-from gan_cli.train import build, compose
+from gan_cli.training import losses
+
+from gan_cli import models
+from gan_cli.commands.train import build, compose
 
 
 class SilentReporter:

@@ -1,3 +1,3 @@
-from gan_cli.cli import main
+from gan_cli.commands.dispatch import main
 
 main()

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import torch
     from torch import Tensor, nn
 
-log = logging.getLogger("gan_cli.eval")
+log = logging.getLogger("gan_cli.commands.eval")
 
 FEATURES = ("classifier", "inception")
 SPLITS = ("train", "test")
@@ -729,7 +729,7 @@ def _write_json(report: dict[str, Any], path: Path) -> None:
 
 
 def run(cfg: Any, note: Callable[[str], None] | None = None) -> EvalRun:
-    """`gan eval` without Hydra: cfg has the keys of gan_cli.config.EvalConfig, already checked by
+    """`gan eval` without Hydra: cfg has the keys of gan_cli.commands.config.EvalConfig, already checked by
     validate_eval. Writes the results into the results file (merge_results: earlier scores with
     other settings stay) and returns them."""
     from gan_cli import device as devices

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-log = logging.getLogger("gan_cli.sample")
+log = logging.getLogger("gan_cli.commands.sample")
 
 CHECKPOINT_NAMES = ("best.pt", "last.pt")  # in order of preference inside a run folder
 FORWARD_ROWS = 64
@@ -73,7 +73,8 @@ class Loaded:
 
 def load_generator(path: str | os.PathLike, device: Any = "cpu", use_ema: bool = True) -> Loaded:
     """G rebuilt from the checkpoint's own config, with its weights (the EMA ones when present)."""
-    from gan_cli import checkpoint, models
+    from gan_cli.outputs import checkpoint
+    from gan_cli import models
     from gan_cli.data.shapes import data_shape
 
     path = Path(path)
@@ -324,7 +325,7 @@ def _pil(image_u8: torch.Tensor):
 
 
 def _grid_u8(images: torch.Tensor, nrow: int | None = None) -> torch.Tensor:
-    from gan_cli import plots
+    from gan_cli.outputs import plots
 
     grid = plots.image_grid(images, nrow)  # (3, H, W) in [0, 1]
     return grid.mul(255).add_(0.5).clamp_(0, 255).byte().permute(1, 2, 0)
@@ -357,7 +358,7 @@ def write_png_folder(generated: Iterable[torch.Tensor], n: int, folder: Path) ->
 
 
 def write_grid(images: torch.Tensor, nrow: int | None, path: Path) -> Path:
-    from gan_cli import plots
+    from gan_cli.outputs import plots
 
     with _Partial(path) as tmp:
         plots.save_png(plots.image_grid(images, nrow), tmp)
@@ -374,7 +375,8 @@ def write_gif(walks: torch.Tensor, path: Path) -> Path:
 
 def write_scatter(points: torch.Tensor, data_cfg: dict[str, Any], path: Path) -> Path:
     """Generated points over as many real ones (the data set is generated in memory, no files)."""
-    from gan_cli import data, plots
+    from gan_cli import data
+    from gan_cli.outputs import plots
 
     real_set = data.build(SimpleNamespace(**data_cfg), "cpu", 1)
     real = real_set.real_sample(min(points.shape[0], real_set.num_examples))
@@ -388,7 +390,7 @@ def write_scatter(points: torch.Tensor, data_cfg: dict[str, Any], path: Path) ->
 def run(cfg: Any, run_dir: str | os.PathLike | None = None) -> list[Path]:
     """Sample as the config says; returns the files and folders written, main output first.
 
-    cfg has the keys of gan_cli.config.SampleConfig, already checked by validate_sample.
+    cfg has the keys of gan_cli.commands.config.SampleConfig, already checked by validate_sample.
     """
     ckpt = resolve_checkpoint(cfg.ckpt)  # before torch is imported: a wrong path answers at once
     import torch

@@ -29,7 +29,7 @@ def compose_train(*overrides: str):
     """The train config as `gan train OVERRIDES` would see it, with no run folder."""
     from hydra import compose, initialize_config_module
 
-    from gan_cli.config import register_schemas
+    from gan_cli.commands.config import register_schemas
 
     register_schemas()
     with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):

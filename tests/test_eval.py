@@ -14,8 +14,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from gan_cli import checkpoint, evaluation, models
-from gan_cli.config import EVAL_FEATURES, EVAL_METRICS, EvalConfig, validate_eval
+from gan_cli.outputs import checkpoint
+
+from gan_cli import evaluation, models
+from gan_cli.commands.config import EVAL_FEATURES, EVAL_METRICS, EvalConfig, validate_eval
 from gan_cli.errors import UserError
 from gan_cli.metrics import cache, classifier, extractors
 from tests.data.fakes import assert_one_line, write_png
@@ -121,7 +123,7 @@ def test_the_readme_shows_eval_commands():
 def test_readme_eval_command_composes_and_validates(command):
     from hydra import compose, initialize_config_module
 
-    from gan_cli.config import register_schemas
+    from gan_cli.commands.config import register_schemas
 
     register_schemas()
     with initialize_config_module(config_module="gan_cli.configs", version_base="1.3"):

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gan_cli import cli
-from gan_cli.config import PATH_KEYS, RANGES, SCHEMAS
-from gan_cli.train import run
+from gan_cli.commands import dispatch as cli
+from gan_cli.commands.config import PATH_KEYS, RANGES, SCHEMAS
+from gan_cli.commands.train import run
 from tests.helpers import compose_train, run_gan
 
 TIME_LIMIT_S = 10
@@ -57,12 +57,12 @@ def _alarm(signum, frame):
 
 
 def run_case(argv: list[str], capsys) -> tuple[int, str, float]:
-    """cli.main in this process (fast), stopped by SIGALRM if it hangs."""
+    """dispatch.main in this process (fast), stopped by SIGALRM if it hangs."""
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(TIME_LIMIT_S + 5)
     started = time.perf_counter()
     try:
-        cli.main(["gan", *argv])
+        dispatch.main(["gan", *argv])
         code = 0
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1

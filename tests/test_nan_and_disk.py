@@ -14,13 +14,15 @@ from subprocess import PIPE
 import pytest
 import torch
 
-from gan_cli import checkpoint, plots, trainer
+from gan_cli.outputs import checkpoint, plots
+
+from gan_cli.training import trainer
 from gan_cli.errors import UserError
-from gan_cli.train import build, run
-from gan_cli.trainer import MAX_SKIPPED_SHARE, TrainingDiverged, TrainingStopped
+from gan_cli.commands.train import build, run
+from gan_cli.training.trainer import MAX_SKIPPED_SHARE, TrainingDiverged, TrainingStopped
 from tests.helpers import compose_train, run_gan
 
-from gan_cli.resume import DATA_DEFAULTS_OFF  # noqa: E402
+from gan_cli.commands.resume import DATA_DEFAULTS_OFF  # noqa: E402
 
 FIXTURE_V1 = Path(__file__).parent / "fixtures" / "ckpt_v1_ring8.pt"  # written by gan_cli before format 2
 # These tests were written against the general defaults (BatchNorm in G, a constant rate), not
@@ -49,7 +51,7 @@ def all_finite(payload: dict) -> bool:
 
 def every_nth_nan(monkeypatch, name: str, keep):
     """Make losses.<name> return NaN on the calls for which keep(call number) is False."""
-    from gan_cli import losses
+    from gan_cli.training import losses
 
     real = getattr(losses, name)
     calls = {"n": 0}

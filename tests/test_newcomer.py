@@ -4,7 +4,7 @@ choice, a plugin that is not installed gets the extra that installs it."""
 import pytest
 from hydra.errors import MissingConfigException
 
-from gan_cli import errors_report
+from gan_cli.commands import errors_report
 from tests.helpers import run_gan
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gan_cli.errors import UserError
-from gan_cli.resume import find_latest
+from gan_cli.commands.resume import find_latest
 from tests.helpers import run_folders, run_gan
 
 TINY = ["data=ring8", "trainer.steps=2", "model.g_hidden=[8]", "model.d_hidden=[8]", "trainer.progress=false",
@@ -58,7 +58,7 @@ def test_resume_latest_reads_the_model_from_the_end_of_the_name(tmp_path):
 
 def test_two_preset_runs_in_one_second_get_two_folders(tmp_path):
     # the name is still made up from ${...}, so the run-folder callback suffixes a taken one
-    from gan_cli import run_folder
+    from gan_cli.outputs import run_folder
 
     base = tmp_path / "outputs" / "day" / "10-00-00-lsgan-mlp-ring8"
     run_folder.forget()
@@ -97,7 +97,9 @@ def test_gan_sample_draws_other_latents_than_the_training_grid(tmp_path):
     import numpy as np
     import torch
 
-    from gan_cli import checkpoint, sampling
+    from gan_cli.outputs import checkpoint
+
+    from gan_cli import sampling
 
     assert run_gan("train", *TINY, "trainer.eval_every=0", cwd=tmp_path).returncode == 0
     (run_dir,) = run_folders(tmp_path)

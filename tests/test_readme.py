@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gan_cli.config import validate
+from gan_cli.commands.config import validate
 from tests.helpers import compose_train
 
 README = Path(__file__).parents[1] / "README.md"

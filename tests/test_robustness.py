@@ -8,8 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gan_cli import checkpoint, cli
-from gan_cli.train import build, run
+from gan_cli.outputs import checkpoint
+
+from gan_cli.commands import dispatch as cli
+from gan_cli.commands.train import build, run
 from tests.helpers import compose_train
 
 # trainer.pack=1: ring8's data defaults pack 2, which trainer.batch_size=1 below could not fill
@@ -49,7 +51,7 @@ def overrides(draw, choices):
 
 def run_command(argv, capsys) -> tuple[int, str]:
     try:
-        cli.main(["gan", *argv])
+        dispatch.main(["gan", *argv])
         code = 0
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1

@@ -16,8 +16,10 @@ import torch
 from omegaconf import OmegaConf
 from PIL import Image
 
-from gan_cli import checkpoint, models, plots, sampling
-from gan_cli.config import SampleConfig, validate_sample
+from gan_cli.outputs import checkpoint, plots
+
+from gan_cli import models, sampling
+from gan_cli.commands.config import SampleConfig, validate_sample
 from gan_cli.data.shapes import data_shape
 from gan_cli.errors import UserError
 from tests.data.fakes import write_idx_set
@@ -422,7 +424,7 @@ def test_sample_help_lists_the_options(tmp_path):
 
 
 def test_the_command_module_does_not_import_torch():
-    code = "import sys, gan_cli.sample; print('torch' in sys.modules)"
+    code = "import sys, gan_cli.commands.sample; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "False", result.stderr
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_cli.train import build, compose
+from gan_cli.commands.train import build, compose
 from tests.data.fakes import write_idx_set
 
 ROOT = Path(__file__).parents[1]

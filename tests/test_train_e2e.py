@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from gan_cli import checkpoint
+from gan_cli.outputs import checkpoint
 from tests.data.fakes import write_idx_set
 from tests.helpers import run_folders, run_gan
 

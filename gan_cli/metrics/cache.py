@@ -3,7 +3,7 @@
 They live under <data.root>/gan_cli_cache/, next to the data they are computed from, named by the
 data set and a digest of everything that determines their content. Anything else (a file from an
 older recipe, a different n, other images in a folder) gets another name, so a cached file is
-either exactly right or not found. Both are written with gan_cli.checkpoint.save (atomic) and read
+either exactly right or not found. Both are written with gan_cli.outputs.checkpoint.save (atomic) and read
 with weights_only=True.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 from gan_cli.errors import UserError
 
-log = logging.getLogger("gan_cli.eval")
+log = logging.getLogger("gan_cli.commands.eval")
 
 FOLDER = "gan_cli_cache"
 
@@ -51,7 +51,7 @@ def folder(data_cfg: Mapping[str, Any]) -> Path:
 
 def load(path: Path) -> dict[str, Any] | None:
     """The cached payload, or None when it is absent or unreadable (then it is computed again)."""
-    from gan_cli import checkpoint
+    from gan_cli.outputs import checkpoint
 
     if not path.is_file():
         return None
@@ -64,7 +64,7 @@ def load(path: Path) -> dict[str, Any] | None:
 
 def save(payload: dict[str, Any], path: Path) -> Path | None:
     """Write the payload; a read-only data folder only costs the next run the same work again."""
-    from gan_cli import checkpoint
+    from gan_cli.outputs import checkpoint
 
     try:
         return checkpoint.save(payload, path)

@@ -30,7 +30,7 @@ from gan_cli.data.batches import images_to_float
 from gan_cli.errors import UserError
 from gan_cli.metrics import cache
 
-log = logging.getLogger("gan_cli.eval")
+log = logging.getLogger("gan_cli.commands.eval")
 
 # Bump when the architecture or the recipe changes: the cache key changes with it.
 VERSION = 1

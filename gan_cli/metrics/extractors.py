@@ -24,7 +24,7 @@ from torch import Tensor
 
 from gan_cli.errors import UserError
 
-log = logging.getLogger("gan_cli.eval")
+log = logging.getLogger("gan_cli.commands.eval")
 
 NAMES = ("classifier", "inception")
 

@@ -108,7 +108,7 @@ def test_a_non_boolean_switch_names_the_key(model_cfg, raises_one_line_user_erro
 @pytest.mark.parametrize("name", ["mlp", "dcgan"])
 def test_the_config_key_composes(name):
     # Imported here: the other model tests need no Hydra.
-    from gan_cli.config import validate
+    from gan_cli.commands.config import validate
     from tests.helpers import compose_train
 
     assert compose_train(f"model={name}").model.d_spectral_norm is False

@@ -1,0 +1,862 @@
+"""Config schemas: types via dataclasses (checked by OmegaConf while Hydra composes), ranges and
+cross-option rules in `validate`, both before torch is imported.
+
+Each group option's YAML file (configs/<group>/<option>.yaml) extends the schema stored here as
+`<group>_<option>_schema` (a name outside the groups, so help lists only real options), so a typo'd
+key or a wrong type is refused for that option alone.
+"""
+
+import dataclasses
+import difflib
+import math
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any, List, Optional
+
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from gan_cli.errors import UserError
+
+DATA_ROOT_DEFAULT = "${oc.env:GAN_DATA_DIR,data}"
+
+
+# ---- model ---------------------------------------------------------------------------------------
+@dataclass
+class MLPModel:
+    name: str = "mlp"
+    z_dim: int = 100
+    g_hidden: List[int] = field(default_factory=lambda: [128, 256, 512, 1024])
+    d_hidden: List[int] = field(default_factory=lambda: [512, 256])
+    g_batchnorm: bool = True
+    slope: float = 0.2
+    d_spectral_norm: bool = False
+    minibatch_std: bool = False  # Karras et al. 2018: D's last layer also sees the batch's spread
+
+
+@dataclass
+class DCGANModel:
+    name: str = "dcgan"
+    z_dim: int = 100
+    width: int = 64
+    g_batchnorm: bool = True
+    d_batchnorm: bool = True
+    slope: float = 0.2
+    d_spectral_norm: bool = False  # true also drops D's BatchNorm (Miyato et al. 2018)
+    minibatch_std: bool = False  # Karras et al. 2018: one more feature map before D's last conv
+
+
+# ---- data ----------------------------------------------------------------------------------------
+@dataclass
+class TorchvisionData:
+    name: str = MISSING
+    root: str = DATA_ROOT_DEFAULT
+    download: bool = True
+    split: str = "train"
+
+
+@dataclass
+class FolderData:
+    name: str = "folder"
+    root: str = DATA_ROOT_DEFAULT
+    download: bool = False
+    path: str = MISSING
+    image_size: int = 64
+    # 1, 3 or auto (1 when the images are all grayscale). Any, not Union[int, str]: a wrong number
+    # (2.5) then reaches validate, which names the allowed values.
+    channels: Any = "auto"
+    workers: int = 2
+    max_memory_mb: int = 1024
+    strict: bool = False  # unreadable image files: skipped with a warning, or (true) an error
+
+
+@dataclass
+class Ring8Data:
+    name: str = "ring8"
+    root: str = DATA_ROOT_DEFAULT
+    download: bool = False
+    n_points: int = 100_000
+    std: float = 0.01
+    radius: float = 1.0
+
+
+@dataclass
+class Grid25Data:
+    name: str = "grid25"
+    root: str = DATA_ROOT_DEFAULT
+    download: bool = False
+    n_points: int = 100_000
+    std: float = 0.05
+
+
+# ---- loss ----------------------------------------------------------------------------------------
+@dataclass
+class LossBase:
+    """Keys every loss has: the regularizers (gan_cli.training.penalties) combine with any objective."""
+
+    name: str = MISSING
+    gp_lambda: float = 0.0  # gradient penalty weight (WGAN-GP uses 10); 0 = off
+    r1_gamma: float = 0.0  # R1 weight gamma, applied as gamma / 2; 0 = off
+    r1_every: int = 1  # R1 every this many D steps, weight scaled to match (lazy regularization)
+    clip: float = 0.0  # WGAN weight clipping bound c; 0 = off
+
+
+@dataclass
+class NSLoss(LossBase):
+    name: str = "ns"
+
+
+@dataclass
+class MinimaxLoss(LossBase):
+    name: str = "minimax"
+
+
+@dataclass
+class LSGANLoss(LossBase):
+    name: str = "lsgan"
+    a: float = -1.0  # D's target for fakes
+    b: float = 1.0  # D's target for real data
+    c: float = 0.0  # the value G wants D to give its fakes
+
+
+@dataclass
+class HingeLoss(LossBase):
+    name: str = "hinge"
+
+
+@dataclass
+class WGANLoss(LossBase):
+    name: str = "wgan"
+
+
+@dataclass
+class RelativisticLoss(LossBase):
+    name: str = "relativistic"
+
+
+# ---- optim ---------------------------------------------------------------------------------------
+SCHEDULES = ("constant", "linear")
+
+
+@dataclass
+class OptimBase:
+    name: str = MISSING
+    lr: float = 2e-4
+    g_lr: Optional[float] = None  # None: use lr (set both for TTUR)
+    d_lr: Optional[float] = None
+    schedule: str = "constant"  # constant | linear (decay to 0 at the last step)
+    g_schedule: Optional[str] = None  # None: use schedule
+    d_schedule: Optional[str] = None
+
+
+@dataclass
+class AdamOptim(OptimBase):
+    name: str = "adam"
+    lr: float = 2e-4
+    betas: List[float] = field(default_factory=lambda: [0.5, 0.999])
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+
+
+@dataclass
+class AdamWOptim(AdamOptim):
+    name: str = "adamw"
+    weight_decay: float = 0.01
+
+
+@dataclass
+class RMSpropOptim(OptimBase):
+    name: str = "rmsprop"
+    lr: float = 5e-5
+    alpha: float = 0.99
+    eps: float = 1e-8
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+
+
+@dataclass
+class SGDOptim(OptimBase):
+    name: str = "sgd"
+    lr: float = 1e-2
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 0.0
+
+
+# ---- trainer and the whole train config -----------------------------------------------------------
+@dataclass
+class EMAConfig:
+    decay: float = 0.0  # 0 = off; e.g. 0.999
+    warmup: bool = True  # decay min(decay, (1 + t) / (10 + t)) at update t
+
+
+@dataclass
+class TrainerConfig:
+    steps: int = 5000  # generator updates
+    epochs: Optional[float] = None  # when set, replaces steps: passes over the real data
+    batch_size: int = 64
+    d_steps: int = 1  # discriminator updates per generator update
+    pack: int = 1  # PacGAN (Lin et al. 2018): D scores this many samples at once; must divide batch_size
+    log_every: int = 100
+    sample_every: int = 500
+    ckpt_every: int = 1000
+    keep_checkpoints: int = 3  # periodic checkpoints kept besides last.pt
+    n_samples: int = 64  # images in each sample grid (fixed noise)
+    progress: bool = True  # rich progress bar on the console
+    ema: EMAConfig = field(default_factory=lambda: EMAConfig())
+    precision: str = "auto"  # auto | 32 | bf16 | 16-mixed (autocast; a GradScaler for 16-mixed)
+    compile: str = "false"  # false | true | reduce-overhead (torch.compile of G and D)
+    channels_last: str = "auto"  # auto | true | false (conv nets; auto = off)
+    on_nan: str = "stop"  # stop | skip: a non-finite loss stops the run, or its update is dropped
+    # metrics during training (gan_cli.evaluation); best.pt follows eval_primary
+    eval_every: Optional[int] = None  # None: auto (see configs/train.yaml); 0 = off
+    eval_metrics: Optional[List[str]] = None  # None: the data set's defaults
+    eval_primary: Optional[str] = None  # None: the first result of the first metric (fid, modes_captured)
+    eval_n: int = 2000
+    eval_features: str = "classifier"
+    eval_split: str = "test"
+
+
+@dataclass
+class TrainConfig:
+    model: Any = MISSING
+    data: Any = MISSING
+    loss: Any = MISSING
+    optim: Any = MISSING
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    device: str = "auto"
+    seed: int = 0
+    resume: Optional[str] = None  # checkpoint to continue from (set by the `resume=` handling in cli.py)
+
+
+# ---- gan sample ---------------------------------------------------------------------------------
+SAMPLE_FORMATS = ("grid", "png", "npy")
+
+
+@dataclass
+class SampleConfig:
+    ckpt: str = MISSING  # a checkpoint file, or a run folder (its best.pt, else last.pt)
+    n: int = 64  # samples; with interpolate=true, the number of interpolation rows
+    seed: int = 0
+    batch_size: int = 256  # samples moved to the device and written per step; never changes the output
+    device: str = "auto"
+    format: str = "grid"  # grid, png or npy
+    nrow: Optional[int] = None  # grid columns; None: about sqrt(n)
+    interpolate: bool = False
+    steps: int = 8  # images per interpolation row, endpoints included
+    gif: bool = False  # with interpolate: also an animated GIF, one frame per step
+    use_ema: bool = True  # the EMA generator when the checkpoint holds one
+    out: Optional[str] = None  # a file or a folder; None: the command's run folder
+
+
+# ---- gan eval -----------------------------------------------------------------------------------
+# Kept here rather than imported from gan_cli.evaluation, so config errors answer before torch loads
+# (tests/test_eval.py checks that both lists agree).
+EVAL_METRICS = ("fid", "kid", "pr", "coverage", "score", "modes")
+EVAL_FEATURES = ("classifier", "inception")
+
+
+@dataclass
+class EvalConfig:
+    ckpt: str = MISSING  # a checkpoint file, or a run folder (its best.pt, else last.pt)
+    metrics: Optional[List[str]] = None  # None: the data set's defaults
+    n: int = 10_000  # generated samples (and real ones, up to the split's size)
+    split: str = "test"  # the real images compared with: test or train
+    features: str = "classifier"  # classifier (offline) or inception (the standard, downloaded)
+    batch_size: int = 500
+    device: str = "auto"
+    seed: int = 0
+    use_ema: bool = True  # the EMA generator when the checkpoint holds one
+    out: Optional[str] = None  # a .json file or a folder; None: eval.json beside the checkpoint
+    data_root: Optional[str] = None  # None: the checkpoint's data.root
+
+
+SCHEMAS = {
+    "model": {"mlp": MLPModel, "dcgan": DCGANModel},
+    "data": {
+        "mnist": TorchvisionData,
+        "fashion_mnist": TorchvisionData,
+        "cifar10": TorchvisionData,
+        "folder": FolderData,
+        "ring8": Ring8Data,
+        "grid25": Grid25Data,
+    },
+    "loss": {
+        "ns": NSLoss,
+        "minimax": MinimaxLoss,
+        "lsgan": LSGANLoss,
+        "hinge": HingeLoss,
+        "wgan": WGANLoss,
+        "relativistic": RelativisticLoss,
+    },
+    "optim": {"adam": AdamOptim, "adamw": AdamWOptim, "rmsprop": RMSpropOptim, "sgd": SGDOptim},
+}
+
+
+def register_schemas() -> None:
+    """Store the schemas in Hydra's ConfigStore (the only place this module touches Hydra)."""
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    store.store(name="train_schema", node=TrainConfig)
+    store.store(name="sample_schema", node=SampleConfig)
+    store.store(name="eval_schema", node=EvalConfig)
+    for group, options in SCHEMAS.items():
+        for option, schema in options.items():
+            store.store(name=f"{group}_{option}_schema", node=schema, package=group)
+
+
+# ---- ranges: the one table of what each numeric key may hold ------------------------------------
+# Kept here rather than imported from gan_cli.device, which imports torch.
+PRECISIONS = ("auto", "32", "bf16", "16-mixed")
+COMPILE_MODES = ("false", "true", "reduce-overhead")
+TOGGLES = ("auto", "true", "false")
+
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+# torch.device overflows on an index past int64; no machine has more GPUs than this.
+MAX_DEVICE_INDEX = 1023
+
+SEED_MAX = 2**32 - 1  # numpy's seeds are 32-bit: a wider seed would be cut, and two seeds could collide
+MAX_STEPS = 10**9  # generator updates: years of training at the fastest step rates measured
+MAX_BATCH = 65_536
+MAX_WIDTH = 65_536  # units of one hidden layer, or DCGAN's base width (caps below keep it sane)
+MAX_LAYERS = 64
+MAX_SAMPLES = 100_000  # images generated by one command (grids, files, metrics); FID uses 50,000
+MAX_FLOAT = 1e6  # finite stand-in bound for weights and rates that have no natural maximum
+# More DataLoader workers than this only fork processes that wait for a core (1000 forked 1000).
+WORKERS_PER_CORE = 4
+MAX_WORKERS = WORKERS_PER_CORE * (os.cpu_count() or 1)
+# G + D: BigGAN-deep has 0.16 billion; 16 bytes each (weights, gradients, two Adam moments) in fp32.
+MAX_PARAMETERS = 10**9
+# More than any single GPU holds (an H200 has 141 GiB); on the CPU, the machine's memory counts.
+GPU_MEMORY_CAP = 256 * 2**30
+NAME_MAX = 255  # bytes in one file name (ext4, xfs, btrfs, APFS, NTFS)
+PATH_MAX = 4096
+
+
+@dataclass(frozen=True)
+class Range:
+    """low..high (each end closed unless marked open); null: None is allowed too. Values must be
+    finite numbers: nan fails every comparison and inf lies beyond every bound here."""
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+    null: bool = False
+    note: str = ""
+    words: tuple[str, ...] = ()  # values other than numbers that are allowed too (data.channels=auto)
+
+    def admits(self, value: Any) -> bool:
+        if value is None:
+            return self.null
+        if isinstance(value, str):
+            return value in self.words
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def describe(self, integer: bool) -> str:
+        text = (
+            f"{'an integer' if integer else 'a number'} {'>' if self.low_open else '>='} {_show(self.low)}"
+            f" and {'<' if self.high_open else '<='} {_show(self.high)}"
+        )
+        if self.note:
+            text += f" ({self.note})"
+        return text + (", or null" if self.null else "") + "".join(f", or {word}" for word in self.words)
+
+
+def _show(bound: float) -> str:
+    return f"{bound:g}" if isinstance(bound, float) else str(bound)
+
+
+_WEIGHT = Range(0.0, MAX_FLOAT, note="0 = off")
+_RATE = Range(0.0, MAX_FLOAT, low_open=True)
+_FRACTION = Range(0.0, 1.0, high_open=True)
+_INTERVAL = Range(1, MAX_STEPS)
+
+# key -> its range, per command. A key a group option lacks (model.width for mlp) is skipped; for a
+# list (model.g_hidden, optim.betas) the range holds for each element.
+RANGES: dict[str, dict[str, Range]] = {
+    "train": {
+        "seed": Range(0, SEED_MAX),
+        "trainer.steps": Range(1, MAX_STEPS),
+        "trainer.epochs": Range(0.0, 100_000.0, low_open=True, null=True),
+        "trainer.batch_size": Range(1, MAX_BATCH),
+        "trainer.d_steps": Range(1, 1000),
+        "trainer.pack": Range(1, 64, note="samples D scores at once; divides trainer.batch_size"),
+        "trainer.log_every": _INTERVAL,
+        "trainer.sample_every": _INTERVAL,
+        "trainer.ckpt_every": _INTERVAL,
+        "trainer.keep_checkpoints": Range(0, 1000),
+        "trainer.n_samples": Range(1, 1024),
+        "trainer.ema.decay": Range(0.0, 1.0, high_open=True, note="0 = off"),
+        "trainer.eval_every": Range(0, MAX_STEPS, null=True, note="0 = off"),
+        "trainer.eval_n": Range(2, MAX_SAMPLES),
+        "model.z_dim": Range(1, MAX_WIDTH),
+        "model.g_hidden": Range(1, MAX_WIDTH),
+        "model.d_hidden": Range(1, MAX_WIDTH),
+        "model.width": Range(1, 512, note="8 x width channels at the deepest layer"),
+        "model.slope": _FRACTION,
+        "data.image_size": Range(8, 1024),
+        "data.channels": Range(1, 3, note="1 or 3", words=("auto",)),
+        "data.workers": Range(0, MAX_WORKERS, note=f"{WORKERS_PER_CORE} per core"),
+        "data.max_memory_mb": Range(0, 2**20),
+        "data.n_points": Range(1, 10**8),
+        "data.std": Range(0.0, 100.0, low_open=True),
+        "data.radius": Range(0.0, 1000.0, low_open=True),
+        "loss.gp_lambda": _WEIGHT,
+        "loss.r1_gamma": _WEIGHT,
+        "loss.r1_every": Range(1, 10**6, note="D steps between R1 updates"),
+        "loss.clip": _WEIGHT,
+        "loss.a": Range(-MAX_FLOAT, MAX_FLOAT),
+        "loss.b": Range(-MAX_FLOAT, MAX_FLOAT),
+        "loss.c": Range(-MAX_FLOAT, MAX_FLOAT),
+        "optim.lr": _RATE,
+        "optim.g_lr": Range(0.0, MAX_FLOAT, low_open=True, null=True, note="null: optim.lr"),
+        "optim.d_lr": Range(0.0, MAX_FLOAT, low_open=True, null=True, note="null: optim.lr"),
+        "optim.betas": _FRACTION,
+        "optim.eps": Range(0.0, 1.0, low_open=True),
+        "optim.alpha": _FRACTION,
+        "optim.momentum": _FRACTION,
+        "optim.weight_decay": Range(0.0, MAX_FLOAT),
+    },
+    "sample": {
+        "n": Range(1, MAX_SAMPLES),
+        "seed": Range(0, SEED_MAX),
+        "batch_size": Range(1, MAX_BATCH),
+        "nrow": Range(1, MAX_SAMPLES, null=True, note="null: about sqrt(n)"),
+        "steps": Range(2, 1000, note="the two endpoints count"),
+    },
+    "eval": {
+        "n": Range(2, MAX_SAMPLES),
+        "seed": Range(0, SEED_MAX),
+        "batch_size": Range(1, MAX_BATCH),
+    },
+}
+# Keys that name files or folders: each name in them must fit the file system.
+PATH_KEYS: dict[str, tuple[str, ...]] = {
+    "train": ("data.root", "data.path", "resume"),
+    "sample": ("ckpt", "out"),
+    "eval": ("ckpt", "out", "data_root"),
+}
+ROOT_SCHEMAS = {"train": TrainConfig, "sample": SampleConfig, "eval": EvalConfig}
+# Hydra's own grammar for booleans (any case); OmegaConf would also turn yes/no/on/off/1/0 into a
+# bool, so model.g_batchnorm=2 would silently mean true.
+BOOLEAN_WORDS = ("true", "false")
+
+_ABSENT = object()
+
+
+def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise UserError(f"{key}={value!r} is out of range: {allowed}")
+
+
+def _targets(node: Any, path: str = "") -> list[str]:
+    """Dotted paths of `_target_` keys anywhere in the config."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            where = f"{path}.{key}" if path else str(key)
+            found += [where] if key == "_target_" else _targets(value, where)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _targets(value, f"{path}[{index}]")
+    return found
+
+
+def refuse_targets(cfg: DictConfig) -> None:
+    """gan_cli builds every object itself and instantiates nothing a config names, so a
+    `_target_` (e.g. +model._target_=os.system) is refused rather than silently ignored."""
+    targets = _targets(OmegaConf.to_container(cfg, resolve=False))
+    if targets:
+        raise UserError(
+            f"{targets[0]}: configs may not name callables (_target_); gan_cli builds its own objects"
+        )
+
+
+def check_ranges(cfg: DictConfig, command: str) -> None:
+    """Every key of RANGES[command] that cfg has, against its range."""
+    for key, allowed in RANGES[command].items():
+        value = OmegaConf.select(cfg, key, default=_ABSENT)
+        if value is _ABSENT:
+            continue
+        values = list(value) if OmegaConf.is_list(value) else [value]
+        for item in values:
+            integer = isinstance(item, int) and not isinstance(item, bool)
+            shown = item if len(values) == 1 else list(values)
+            _require(allowed.admits(item), key, shown, allowed.describe(integer))
+
+
+def check_paths(cfg: DictConfig, command: str) -> None:
+    """A name longer than the file system takes fails deep inside open() or mkdir with ENAMETOOLONG."""
+    for key in PATH_KEYS[command]:
+        value = OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False)
+        if not isinstance(value, str):
+            continue
+        encoded = os.fsencode(os.path.expanduser(value))
+        if len(encoded) > PATH_MAX:
+            raise UserError(f"{key}: the path is {len(encoded)} bytes long; paths are at most {PATH_MAX}")
+        for name in encoded.split(b"/"):
+            if len(name) > NAME_MAX:
+                shown = os.fsdecode(name)[:40]
+                raise UserError(
+                    f"{key}: the file name '{shown}...' is {len(name)} bytes long; "
+                    f"file names are at most {NAME_MAX}"
+                )
+
+
+def _suggestion(key: str, siblings: list[str], parent: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, siblings, n=1)
+    if close:
+        return f" (did you mean {parent}{close[0]}?)"
+    # +steps=5 meant trainer.steps: compare with the last part of every known key
+    tails = {full.rsplit(".", 1)[-1]: full for full in known}
+    close = difflib.get_close_matches(key, list(tails), n=1)
+    if close:
+        return f" (did you mean {tails[close[0]]}?)"
+    return f" (valid keys{' of ' + parent.rstrip('.') if parent else ''}: {', '.join(siblings)})"
+
+
+def refuse_unknown_keys(cfg: DictConfig) -> None:
+    """Hydra's `+key=value` adds a key even to a config its schema closes, where nothing reads it:
+    every key must be a field of the schema of the node that holds it."""
+    known: list[str] = []
+    unknown: list[tuple[str, list[str], str]] = []  # (key, the schema's fields, parent path)
+
+    def walk(node: DictConfig, path: str) -> None:
+        schema = OmegaConf.get_type(node)
+        if not dataclasses.is_dataclass(schema):
+            return
+        fields = [f.name for f in dataclasses.fields(schema)]
+        for key in node.keys():
+            if key not in fields:
+                unknown.append((str(key), fields, path))
+                continue
+            known.append(f"{path}{key}")
+            child = node._get_node(key)
+            if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
+                walk(child, f"{path}{key}.")
+
+    walk(cfg, "")
+    if unknown:
+        key, fields, parent = unknown[0]
+        raise UserError(
+            f"unknown key '{parent}{key}'{_suggestion(key, fields, parent, known)}: nothing reads it"
+        )
+
+
+def task_overrides(job_name: str) -> list[str]:
+    """The command line's overrides of the Hydra job running now (none outside one)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return []
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.job.name != job_name:
+        return []
+    return [str(line) for line in hydra_cfg.overrides.task]
+
+
+def refuse_non_booleans(cfg: DictConfig, overrides: list[str]) -> None:
+    """OmegaConf has already turned model.g_batchnorm=2 into True, so the command line's own
+    words are read: a boolean key takes true or false only."""
+    if not overrides:
+        return
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except Exception:  # noqa: BLE001 - Hydra has parsed these once already; nothing to add here
+        return
+    for override in parsed:
+        if override.is_delete() or override.package or override.is_sweep_override():
+            continue
+        key = override.key_or_group
+        if not isinstance(OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False), bool):
+            continue
+        value = override.value()
+        if isinstance(value, bool) or (isinstance(value, str) and value.lower() in BOOLEAN_WORDS):
+            continue
+        raise UserError(
+            f"{key}={override.get_value_element_as_str()} is not a boolean: use {key}=true or {key}=false"
+        )
+
+
+def _common_checks(cfg: DictConfig, command: str, overrides: list[str] | None) -> None:
+    refuse_targets(cfg)
+    refuse_unknown_keys(cfg)
+    refuse_non_booleans(cfg, task_overrides(command) if overrides is None else overrides)
+    check_paths(cfg, command)
+
+
+def _check_device(device: str) -> None:
+    _require(bool(DEVICE_PATTERN.match(device)), "device", device, "auto, cpu, cuda, cuda:N or mps")
+    index = device.partition(":")[2]
+    _require(
+        not index or int(index) <= MAX_DEVICE_INDEX, "device", device, f"cuda:N with N <= {MAX_DEVICE_INDEX}"
+    )
+
+
+def warn(message: str) -> None:
+    sys.stderr.write(f"gan: warning: {message}\n")
+    sys.stderr.flush()
+
+
+def _warn_long_intervals(t: DictConfig) -> None:
+    """An interval past the last step is not an error (the last step logs, samples and saves), but
+    it is usually a forgotten default, e.g. a short test run."""
+    if t.epochs is not None:
+        return  # the run's length is known only once the data is
+    keys = ["log_every", "sample_every", "ckpt_every"] + (["eval_every"] if t.eval_every else [])
+    longer = [f"trainer.{key}={t[key]}" for key in keys if t[key] > t.steps]
+    if longer:
+        warn(
+            f"{', '.join(longer)} {'is' if len(longer) == 1 else 'are'} longer than the run "
+            f"(trainer.steps={t.steps}): only the last step does {'it' if len(longer) == 1 else 'them'}"
+        )
+
+
+def _sample_elements(d: DictConfig) -> int | None:
+    """Numbers in one example when the config alone says (image folders, 2D points); the named
+    sets (at most 3x32x32) are small next to every bound here."""
+    if "image_size" in d and "channels" in d:
+        channels = 3 if d.channels == "auto" else int(d.channels)  # auto: at most 3
+        return channels * int(d.image_size) ** 2
+    if "n_points" in d:
+        return 2
+    return None
+
+
+def _memory_limit(device: str) -> int:
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        ram = GPU_MEMORY_CAP
+    return ram if device == "cpu" else max(ram, GPU_MEMORY_CAP)
+
+
+def _check_size(cfg: DictConfig) -> None:
+    """Parameters and memory of the networks from the config alone, so an absurd model is refused
+    before torch allocates it (rough: layer products, activations of one step)."""
+    m, t = cfg.model, cfg.trainer
+    elements = _sample_elements(cfg.data)
+    batch = int(t.batch_size)
+    if "g_hidden" in m:
+        g = [int(m.z_dim), *map(int, m.g_hidden)] + ([elements] if elements else [])
+        d = ([elements] if elements else []) + [*map(int, m.d_hidden), 1]
+        parameters = sum(a * b for a, b in zip(g[:-1], g[1:])) + sum(a * b for a, b in zip(d[:-1], d[1:]))
+        per_example = sum(g) + 2 * sum(d)  # D sees real and fake
+    else:  # dcgan at 64x64: 4x4 kernels between 8w, 4w, 2w and w channels, in G and in D
+        width = int(m.width)
+        parameters = 2 * 16 * 42 * width**2 + int(m.z_dim) * 8 * width * 16
+        per_example = 3 * (elements or 3 * 32 * 32) + 8 * width * 16
+    if parameters > MAX_PARAMETERS:
+        raise UserError(
+            f"model={m.name} with these sizes has about {parameters:.2g} parameters; at most "
+            f"{MAX_PARAMETERS:.0e} fit (reduce the widths, model.z_dim or data.image_size)"
+        )
+    needed = 16 * parameters + 3 * 4 * batch * per_example  # fp32: weights, grads, Adam; activations + grads
+    limit = _memory_limit(str(cfg.device))
+    if needed > limit:
+        raise UserError(
+            f"trainer.batch_size={batch} with model={m.name} needs about {needed / 2**30:,.0f} GiB "
+            f"per step; at most {limit / 2**30:,.0f} GiB fit here: use a smaller batch or model"
+        )
+
+
+def validate(cfg: DictConfig, overrides: list[str] | None = None) -> None:
+    """Raise UserError naming the key, the value and the allowed range for the first bad value.
+    overrides: the command line's (None: the running Hydra job's), read for boolean keys."""
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        key = missing[0]
+        hint = " (the folder of images to train on)" if key == "data.path" else ""
+        raise UserError(f"{key} is required{hint}: add {key}=... to the command line")
+    _common_checks(cfg, "train", overrides)
+    check_ranges(cfg, "train")
+
+    t = cfg.trainer
+    _check_device(cfg.device)
+    m = cfg.model
+    for key in ("g_hidden", "d_hidden"):
+        if key in m:
+            widths = list(m[key])
+            _require(
+                1 <= len(widths) <= MAX_LAYERS, f"model.{key}", widths, f"a list of 1 to {MAX_LAYERS} widths"
+            )
+    batchnorm = m.get("g_batchnorm", False) or (m.get("d_batchnorm", False) and not m.d_spectral_norm)
+    if batchnorm and t.batch_size < 2:
+        raise UserError(
+            f"trainer.batch_size={t.batch_size} with BatchNorm: it needs at least 2 examples per batch; "
+            "use trainer.batch_size>=2 or model.g_batchnorm=false"
+            + (" model.d_batchnorm=false" if m.get("d_batchnorm", False) else "")
+        )
+
+    pack = t.get("pack", 1)
+    if t.batch_size % pack:
+        raise UserError(
+            f"trainer.pack={pack} does not divide trainer.batch_size={t.batch_size}: "
+            f"D scores the batch in packs of {pack}; use a batch size that is a multiple of it, or trainer.pack=1"
+        )
+    d_batchnorm = m.get("d_batchnorm", False) and not m.get("d_spectral_norm", False)
+    if pack > 1 and d_batchnorm and t.batch_size // pack < 2:
+        raise UserError(
+            f"trainer.pack={pack} with trainer.batch_size={t.batch_size} leaves D's BatchNorm one pack per "
+            f"batch; use trainer.batch_size>={2 * pack} or model.d_batchnorm=false"
+        )
+
+    _validate_loss(cfg.loss, m)
+
+    o = cfg.optim
+    if "betas" in o:
+        _require(len(o.betas) == 2, "optim.betas", list(o.betas), "two numbers in [0, 1)")
+    for key in ("schedule", "g_schedule", "d_schedule"):
+        value = o[key]
+        _require(value is None or value in SCHEDULES, f"optim.{key}", value, " or ".join(SCHEDULES))
+    if o.get("nesterov", False) and o.momentum <= 0:
+        raise UserError(f"optim.nesterov=true needs momentum: optim.momentum={o.momentum} (try 0.9)")
+    precision, compile_mode = str(t.precision).lower(), str(t.compile).lower()
+    _require(precision in PRECISIONS, "trainer.precision", t.precision, ", ".join(PRECISIONS))
+    _require(compile_mode in COMPILE_MODES, "trainer.compile", t.compile, ", ".join(COMPILE_MODES))
+    _require(
+        str(t.channels_last).lower() in TOGGLES, "trainer.channels_last", t.channels_last, "auto, true, false"
+    )
+    _require(t.on_nan in ("stop", "skip"), "trainer.on_nan", t.on_nan, "stop or skip")
+    features = ("classifier", "inception")
+    _require(t.eval_features in features, "trainer.eval_features", t.eval_features, " or ".join(features))
+    _require(t.eval_split in ("train", "test"), "trainer.eval_split", t.eval_split, "train or test")
+    penalties = [k for k in ("gp_lambda", "r1_gamma") if cfg.loss.get(k, 0) > 0]
+    if penalties and compile_mode != "false":
+        raise UserError(
+            f"trainer.compile={t.compile} with loss.{penalties[0]}: torch.compile cannot take the double "
+            "backward of a gradient penalty; use trainer.compile=false"
+        )
+    if penalties and precision == "16-mixed":
+        raise UserError(
+            f"trainer.precision=16-mixed with loss.{penalties[0]}: use bf16 or 32 with gradient penalties "
+            "(fp16 loss scaling would distort them)"
+        )
+
+    d = cfg.data
+    if "split" in d:
+        _require(d.split in ("train", "test"), "data.split", d.split, "train or test")
+    if "channels" in d:
+        _require(d.channels in (1, 3, "auto"), "data.channels", d.channels, "1, 3 or auto")
+    if d.name in ("ring8", "grid25") and m.name != "mlp":
+        raise UserError(f"model={m.name} needs image data; the 2D set data={d.name} trains with model=mlp")
+    _check_size(cfg)
+    _warn_long_intervals(t)
+
+
+def check_eval_primary(primary: str, metrics: list[str], data_name: str) -> None:
+    """trainer.eval_primary must be a result of the run's metrics; otherwise the mismatch would
+    show only at the first evaluation, after training. Called once the data (and so the metrics
+    that apply to it) is known."""
+    from gan_cli.evaluation import METRICS
+
+    keys = [key for name in metrics for key in METRICS[name].keys]
+    if primary not in keys:
+        raise UserError(
+            f"trainer.eval_primary={primary} is not a result of the metrics for data={data_name} "
+            f"({', '.join(metrics)}); valid: {', '.join(keys)}"
+        )
+
+
+def _validate_loss(loss: DictConfig, model: DictConfig) -> None:
+    if loss.name == "lsgan":
+        if loss.a == loss.b:
+            raise UserError(
+                f"loss.a={loss.a} equals loss.b: D's targets for fake and real data must differ "
+                "(Mao et al. 2017 use a=-1 b=1 c=0, or a=0 b=1 c=1)"
+            )
+
+    # Weight clipping bounds a critic's Lipschitz constant; a classifier or margin loss gains
+    # nothing from it but capacity loss (Arjovsky et al. 2017 clip only the WGAN critic).
+    if loss.clip > 0 and loss.name != "wgan":
+        raise UserError(
+            f"loss.clip={loss.clip} with loss={loss.name}: "
+            "weight clipping is for the wgan critic (use loss=wgan)"
+        )
+    # Gulrajani et al. 2017 propose the penalty as the replacement for clipping: clipped
+    # weights cannot reach the unit gradient norm the penalty asks for.
+    if loss.gp_lambda > 0 and loss.clip > 0:
+        raise UserError(
+            f"loss.gp_lambda={loss.gp_lambda} with loss.clip={loss.clip}: the gradient penalty replaces "
+            "weight clipping (Gulrajani et al. 2017); add loss.clip=0"
+        )
+    # E[D(G(z))] - E[D(x)] is unbounded below for an unconstrained critic: D's outputs diverge.
+    constrained = (
+        loss.clip > 0 or loss.gp_lambda > 0 or loss.r1_gamma > 0 or model.get("d_spectral_norm", False)
+    )
+    if loss.name == "wgan" and not constrained:
+        raise UserError(
+            "loss=wgan needs a Lipschitz critic: set loss.clip=0.01 (Arjovsky et al. 2017), "
+            "loss.gp_lambda=10 (Gulrajani et al. 2017) or model.d_spectral_norm=true (Miyato et al. 2018)"
+        )
+
+
+def validate_sample(cfg: DictConfig, overrides: list[str] | None = None) -> None:
+    """`gan sample`'s checks that need no checkpoint: UserError naming key, value and allowed range.
+    overrides: the command line's (None: the running Hydra job's), read for boolean keys."""
+    refuse_targets(cfg)
+    if "ckpt" in OmegaConf.missing_keys(cfg) or not str(cfg.ckpt).strip():
+        raise UserError("ckpt is required: add ckpt=<checkpoint .pt file or run folder> to the command line")
+    _common_checks(cfg, "sample", overrides)
+    check_ranges(cfg, "sample")
+    _require(cfg.format in SAMPLE_FORMATS, "format", cfg.format, ", ".join(SAMPLE_FORMATS))
+    _check_device(cfg.device)
+    _require(cfg.out is None or str(cfg.out).strip() != "", "out", cfg.out, "a file or folder name, or null")
+    # Options that would be silently ignored are refused, so no one waits for output that never comes.
+    if cfg.gif and not cfg.interpolate:
+        raise UserError("gif=true animates an interpolation: add interpolate=true")
+    if cfg.interpolate and cfg.format != "grid":
+        raise UserError(
+            f"format={cfg.format} does not apply with interpolate=true, which writes a grid "
+            "(and a GIF with gif=true); drop format="
+        )
+    if cfg.interpolate and cfg.nrow is not None:
+        raise UserError(
+            f"nrow={cfg.nrow} does not apply with interpolate=true: each grid row is one walk "
+            "of `steps` images"
+        )
+    if cfg.interpolate and cfg.n * cfg.steps > MAX_SAMPLES:
+        raise UserError(
+            f"n={cfg.n} walks of steps={cfg.steps} images make {cfg.n * cfg.steps:,} images; "
+            f"at most {MAX_SAMPLES:,} in one grid"
+        )
+
+
+def validate_eval(cfg: DictConfig, overrides: list[str] | None = None) -> None:
+    """`gan eval`'s checks that need no checkpoint: UserError naming key, value and allowed range.
+    overrides: the command line's (None: the running Hydra job's), read for boolean keys."""
+    refuse_targets(cfg)
+    if "ckpt" in OmegaConf.missing_keys(cfg) or not str(cfg.ckpt).strip():
+        raise UserError("ckpt is required: add ckpt=<checkpoint .pt file or run folder> to the command line")
+    _common_checks(cfg, "eval", overrides)
+    if cfg.metrics is not None:
+        metrics = list(cfg.metrics)
+        _require(
+            len(metrics) >= 1, "metrics", metrics, "a list such as [fid,kid,pr], or null for the defaults"
+        )
+        for name in metrics:
+            _require(name in EVAL_METRICS, "metrics", name, ", ".join(EVAL_METRICS))
+    check_ranges(cfg, "eval")
+    _require(cfg.split in ("train", "test"), "split", cfg.split, "train or test")
+    _require(cfg.features in EVAL_FEATURES, "features", cfg.features, ", ".join(EVAL_FEATURES))
+    _check_device(cfg.device)
+    _require(
+        cfg.out is None or str(cfg.out).strip() != "", "out", cfg.out, "a .json file or a folder, or null"
+    )
+    _require(
+        cfg.data_root is None or str(cfg.data_root).strip() != "",
+        "data_root",
+        cfg.data_root,
+        "a folder, or null for the checkpoint's data.root",
+    )

@@ -1,0 +1,123 @@
+"""`gan train resume=<checkpoint | run folder | latest>`: find the run, and rebuild its command line.
+
+A resumed run continues in its own folder with the config it was started with. Hydra composes
+that config again from the overrides recorded in the checkpoint followed by the new ones, so the
+same schemas and checks apply; the trainer then refuses new overrides that would change the model
+or the data (see check_compatible). The checkpoint, not .hydra/overrides.yaml, is the record:
+Hydra rewrites that file at every start, including a refused one.
+"""
+
+import os
+import re
+from pathlib import Path
+
+from gan_cli.commands import paths
+from gan_cli.errors import UserError
+from gan_cli.commands.paths import key_of as _key
+
+OUTPUTS = Path("outputs")
+LAST = Path("checkpoints") / "last.pt"
+
+
+def _run_folders(outputs: Path) -> list[Path]:
+    runs = (p.parent.parent for p in outputs.glob(f"*/*/{LAST}"))
+    return sorted(run for run in runs if run.parent.name != "multirun")
+
+
+def find_latest(outputs: Path, model: str | None, data: str | None) -> Path:
+    """The newest run folder (by its date/time name) holding a last.pt, of this model and data when given."""
+    runs = _run_folders(outputs)
+    # <time>[-<experiment>]-<model>-<data>, or ...-<data>-2 for the second run started in that
+    # second: read from the end, so that an experiment named like a model (dcgan) is not taken for one
+    data_part = re.escape(data) if data else "[^-]+"
+    if model:
+        runs = [r for r in runs if re.search(rf"-{re.escape(model)}-{data_part}(-\d+)?$", r.name)]
+    if data:
+        runs = [r for r in runs if re.search(rf"-{data_part}(-\d+)?$", r.name)]
+    if not runs:
+        what = " ".join(x for x in (f"model={model}" if model else "", f"data={data}" if data else "") if x)
+        scope = f" for {what}" if what else ""
+        raise UserError(f"resume=latest: no run folder with {LAST} under {outputs}/{scope}")
+    return runs[-1]
+
+
+def resolve(target: str, overrides: list[str], outputs: Path = OUTPUTS) -> tuple[Path, Path]:
+    """(run folder, checkpoint file) for a resume= value."""
+    if target == "latest":
+        choices = {_key(o): o.split("=", 1)[1] for o in overrides if "=" in o}
+        run_dir = find_latest(outputs, choices.get("model"), choices.get("data"))
+        return run_dir, run_dir / LAST
+    path = Path(target)
+    if not path.exists():
+        raise UserError(
+            f"resume={target}: no such file or folder (give a checkpoint, a run folder or `latest`)"
+        )
+    if path.is_dir():
+        if not (path / LAST).is_file():
+            raise UserError(f"resume={target}: the folder holds no {LAST}")
+        return path, path / LAST
+    run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+    return run_dir, path
+
+
+NOT_INHERITED = ("resume", "hydra.run.dir")
+
+
+def recorded_overrides(ckpt: Path) -> list[str]:
+    from gan_cli.outputs import checkpoint  # imports torch: only when resuming, which trains next anyway
+
+    payload = checkpoint.load(ckpt, expect=checkpoint.FOR_OVERRIDES)
+    if "overrides" not in payload:
+        raise UserError(f"resume: {ckpt} does not record the overrides of its run")
+    recorded = [o for o in payload["overrides"] if _key(o) not in NOT_INHERITED]
+    if payload.get("format_version", 1) < 2:
+        # Format 1 was written before data sets carried their own defaults (configs/data_defaults):
+        # its run composed without them, and so must its continuation.
+        recorded += [o for o in DATA_DEFAULTS_OFF if o not in recorded]
+    return recorded
+
+
+DATA_DEFAULTS_OFF = ("~data_defaults@_global_", "~data_defaults@optim")
+
+
+def rewrite_arguments(args: list[str], outputs: Path = OUTPUTS) -> list[str]:
+    """Replace `resume=X` in argv by the run's recorded overrides (those not given again),
+    `resume=<checkpoint>` and `hydra.run.dir=<run folder>` (quoted for Hydra where a path needs
+    it). Other arguments stay as they are."""
+    position = next((i for i, a in enumerate(args) if a.startswith("resume=")), None)
+    if position is None:
+        return args
+    target = os.path.expanduser(paths.literal_value(args[position]))  # as printed: quoted for Hydra
+    if target in ("", "null"):
+        return args[:position] + args[position + 1 :]
+    others = [a for i, a in enumerate(args) if i != position and not a.startswith("-")]
+    run_dir, ckpt = resolve(target, others, outputs)
+    given = {_key(a) for a in others if "=" in a}
+    inherited = [o for o in recorded_overrides(ckpt) if _key(o) not in given]
+    continued = [paths.override("resume", ckpt.resolve()), paths.override("hydra.run.dir", run_dir.resolve())]
+    inserted = [*inherited, *continued]
+    return args[:position] + inserted + args[position + 1 :]
+
+
+# Keys a resumed run may change: how long and how it trains, not what it trains.
+SHAPE_GROUPS = ("model", "data")
+
+
+def check_compatible(saved: dict, current: dict) -> None:
+    """Refuse a resume whose config changes the model or the data of the checkpoint."""
+    for group in SHAPE_GROUPS:
+        before, after = saved.get(group, {}), current.get(group, {})
+        # keys only one side has come from another gan_cli version and keep their defaults
+        for key in sorted(set(before) & set(after)):
+            if key == "root":  # the same data may live elsewhere now
+                continue
+            if before.get(key) != after.get(key):
+                raise UserError(
+                    f"resume: {group}.{key}={after.get(key)!r} differs from the checkpoint's "
+                    f"{before.get(key)!r}; a resumed run keeps its model and data (start a new run instead)"
+                )
+    if saved.get("optim", {}).get("name") != current.get("optim", {}).get("name"):
+        raise UserError(
+            f"resume: optim={current['optim']['name']} differs from the checkpoint's "
+            f"{saved['optim']['name']}; the optimizer state cannot carry over"
+        )

@@ -1,0 +1,79 @@
+"""The Hydra callback that gives every command a folder of its own (configs/*.yaml, hydra.callbacks).
+
+Hydra 1.3 calls on_run_start (and on_multirun_start) with the very config object that run_job
+and the launchers then read hydra.run.dir (hydra.sweep.dir) from, before anything makes or writes
+that folder. So the folder is created here, exclusively, and its concrete name written back: two
+runs started in the same second get two folders, and a run refused here has written nothing.
+
+Hydra turns an exception raised in a callback into a warning and carries on, which would run the
+command in a shared folder; errors are therefore reported here and end the process.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf, read_write
+
+from gan_cli.commands import errors_report, paths
+
+from gan_cli.outputs import run_folder
+
+
+def _claim(config: DictConfig, key: str, may_hold_a_run: bool) -> Path:
+    node, leaf = key.rsplit(".", 1)
+    readonly = config.hydra._get_node_flag("readonly")
+    HydraConfig.instance().set_config(config)  # for ${hydra:...} in the folder's name, as run_job does
+    folder = Path(os.path.expanduser(str(OmegaConf.select(config, key))))
+    # A name with ${...} in it (${now:...} by default) is made up: a taken one gets a suffix.
+    if OmegaConf.is_interpolation(OmegaConf.select(config, node), leaf):
+        folder = run_folder.claim_fresh(folder)
+    else:
+        folder = run_folder.claim_named(folder, key, may_hold_a_run)
+    OmegaConf.set_readonly(config.hydra, False)
+    OmegaConf.update(config, key, str(folder).replace("${", "\\${"))  # the name made, never resolved again
+    OmegaConf.set_readonly(config.hydra, readonly)  # as Hydra left it (set_config made it read-only)
+    return folder
+
+
+def _reported(action: Callable[[], None]) -> None:
+    try:
+        action()
+    except Exception as error:
+        user = errors_report.is_user_error(error)
+        if user and not errors_report._debug():
+            errors_report.report_and_exit(error)
+        traceback.print_exc()  # GAN_DEBUG=1, or a bug
+        if not user:
+            sys.stderr.write("gan: this is a bug in gan_cli; please report it with the traceback above\n")
+        raise SystemExit(errors_report.USER_ERROR_EXIT if user else 1) from None
+
+
+class RunFolder(Callback):
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        def claim() -> None:
+            run_folder.forget()
+            # `gan train resume=` names the folder of the run it continues (gan_cli/commands/resume.py)
+            _claim(config, "hydra.run.dir", may_hold_a_run=bool(config.get("resume")))
+
+        _reported(claim)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        def claim() -> None:
+            run_folder.forget()
+            folder = _claim(config, "hydra.sweep.dir", may_hold_a_run=False)
+            # Each job composes its config again from the sweep's hydra overrides (in a joblib or
+            # SLURM worker too): this one gives every job the folder claimed here.
+            overrides = config.hydra.overrides
+            with read_write(overrides):
+                kept = [o for o in overrides.hydra if paths.key_of(o) != "hydra.sweep.dir"]
+                overrides.hydra = [*kept, paths.override("hydra.sweep.dir", folder)]
+
+        _reported(claim)

@@ -1,0 +1,293 @@
+"""`gan train`: compose data, models, loss and optimizers from the config and run the trainer.
+
+torch is imported inside `build`, after the config has been checked, so `gan train --help` and
+config errors answer before the heavy imports.
+"""
+
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from gan_cli.commands import paths, sweeps
+
+from gan_cli.outputs import run_folder
+from gan_cli.commands.config import check_eval_primary, register_schemas, validate
+from gan_cli.errors import UserError
+from gan_cli.commands.errors_report import exit_on_user_error, is_user_error
+from gan_cli.outputs.run_folder import discard_if_unused
+
+register_schemas()
+sweeps.register_resolver()  # job folder names of a sweep (hydra.sweep.subdir)
+run_folder.register_resolver()  # the experiment in a run folder's name (hydra.run.dir)
+
+
+def compose(overrides: list[str], config_name: str = "train") -> DictConfig:
+    """The config `gan train OVERRIDES` would run with, without starting a run (benchmarks, tests)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+
+    with initialize_config_module(config_module="gan_cli.configs", version_base="1.3"):
+        return hydra_compose(config_name=config_name, overrides=list(overrides))
+
+
+@dataclass
+class Training:
+    """Everything a run needs, built from the config: the trainer and what the console shows."""
+
+    trainer: Any
+    reporter: Any
+    facts: dict[str, Any]
+    hparams: dict[str, Any]
+
+
+class AlreadyFinished(Exception):
+    """A resume whose checkpoint has reached the run's step count: nothing to train. Not an error
+    (the run is fine), but silence would look as if it had trained."""
+
+    def __init__(self, run_dir: Path, step: int, cfg: DictConfig):
+        t = cfg.trainer
+        limit = f"trainer.epochs={t.epochs:g}" if t.epochs is not None else f"trainer.steps={t.steps}"
+        more = "trainer.epochs=<more>" if t.epochs is not None else "trainer.steps=<more>"
+        super().__init__(
+            f"gan: {run_dir} already finished at step {step:,} ({limit}); "
+            f"to train longer: {paths.resume_command(run_dir)} {more}"
+        )
+
+
+def build(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, reporter=None) -> Training:
+    """Data, models, loss, optimizers and the trainer, as the config says (resumed when
+    cfg.resume is set). overrides: the command line's, recorded in checkpoints for `resume=`.
+    reporter: a ready Reporter (the benchmark passes a silent one), else one is made in run_dir."""
+    validate(cfg, overrides)
+    import torch
+
+    from gan_cli.outputs import checkpoint
+
+    from gan_cli import data, device, models
+
+    from gan_cli.training import losses, optim
+    from gan_cli.outputs.report import Reporter
+    from gan_cli.commands.resume import check_compatible
+    from gan_cli.training.trainer import Networks, Trainer, total_steps
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    saved = None
+    if cfg.resume:
+        saved = checkpoint.load(cfg.resume, expect=checkpoint.FOR_RESUME)
+        check_compatible(saved["config"], config)
+    target = device.resolve(cfg.device)
+    device.seed_everything(cfg.seed)
+    switches = device.speed_switches(cfg.trainer, target)
+    batches = data.build(cfg.data, target, cfg.trainer.batch_size)
+    generator, discriminator = models.build(
+        cfg.model, batches.shape, batches.n_classes, pack=cfg.trainer.get("pack", 1)
+    )
+    generator, discriminator = generator.to(target), discriminator.to(target)
+    g_optimizer, d_optimizer = optim.build(cfg.optim, generator, discriminator, target)
+    nets = Networks(generator, discriminator, g_optimizer, d_optimizer)
+
+    steps = total_steps(cfg.trainer, batches.num_examples)
+    resume_step = saved["step"] if saved else None
+    if resume_step is not None and resume_step >= steps:  # before the Reporter touches the run's files
+        raise AlreadyFinished(run_dir, resume_step, cfg)
+    if reporter is None:
+        reporter = Reporter(run_dir, steps, show_progress=cfg.trainer.progress, resume_step=resume_step)
+    g_lr, d_lr = optim.learning_rates(cfg.optim)
+    g_schedule, d_schedule = optim.schedules(cfg.optim)
+    facts = {
+        "run folder": str(run_dir),
+        "model": f"{cfg.model.name}  G {_count(generator):,} / D {_count(discriminator):,} params",
+        "data": f"{cfg.data.name}  {batches.num_examples:,} x {tuple(batches.shape)}"
+        + _auto_channels(cfg, batches),
+        "loss": _describe_loss(cfg.loss),
+        "optim": f"{cfg.optim.name}  lr G {g_lr:g} ({g_schedule}) / D {d_lr:g} ({d_schedule})",
+        "trainer": f"{steps:,} steps x batch {cfg.trainer.batch_size}, d_steps {cfg.trainer.d_steps}"
+        + (f", EMA {cfg.trainer.ema.decay:g}" if cfg.trainer.ema.decay > 0 else ""),
+        "device": (f"{target} ({torch.get_num_threads()} threads)" if target.type == "cpu" else str(target))
+        + f"  {switches.describe()}",
+        "seed": cfg.seed,
+    }
+    if saved:
+        facts["resumed"] = f"from {cfg.resume} at step {resume_step:,}"
+    hparams = {
+        "model": cfg.model.name,
+        "data": cfg.data.name,
+        "loss": cfg.loss.name,
+        "optim": cfg.optim.name,
+        "lr_g": g_lr,
+        "lr_d": d_lr,
+        "batch_size": cfg.trainer.batch_size,
+        "d_steps": cfg.trainer.d_steps,
+        "z_dim": cfg.model.z_dim,
+        "seed": cfg.seed,
+    }
+    evaluation = _evaluation(cfg, batches, target, reporter)
+    if evaluation:  # before the first step, not at the first evaluation
+        check_eval_primary(evaluation.primary, evaluation.metrics, cfg.data.name)
+    metrics_fact = _describe_metrics(cfg.trainer, batches.kind, evaluation)
+    if metrics_fact:
+        facts["metrics"] = metrics_fact
+    lr_plan = ((g_schedule, g_lr), (d_schedule, d_lr))
+    trainer = Trainer(
+        nets, losses.build(cfg.loss), batches, cfg.trainer, run_dir, reporter, target, cfg.seed, config,
+        overrides, lr_plan, switches, evaluation,
+    )  # fmt: skip
+    if saved:
+        trainer.restore(saved)  # also sets this run's rates, which a resume may change
+    return Training(trainer, reporter, facts, hparams)
+
+
+def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Train as the config says, writing into run_dir. Returns the run's summary."""
+    try:
+        training = build(cfg, run_dir, overrides)  # checks the config before torch is imported
+    except AlreadyFinished as finished:
+        sys.stderr.write(f"{finished}\n")
+        return _recorded_summary(Path(run_dir))
+    from gan_cli.training.trainer import TrainingStopped
+
+    trainer, reporter, run_dir = training.trainer, training.reporter, Path(run_dir)
+    try:
+        reporter.start("gan train", training.facts, training.hparams, start_step=trainer.step)
+        try:
+            summary = trainer.fit()
+        except TrainingStopped as stop:
+            reporter.close_progress()
+            resume = f" Resume with: {paths.resume_command(run_dir)}" if stop.saved_step is not None else ""
+            reporter.note(f"{stop}.{resume}")
+            raise SystemExit(128 + stop.signum) from None
+        files = {
+            "samples": str(run_dir / "samples"),
+            "checkpoint": str(run_dir / "checkpoints" / "last.pt"),
+            "metrics": str(run_dir / "metrics.jsonl"),
+            "tensorboard": paths.shell_words("tensorboard", "--logdir", str(run_dir.parent)),
+        }
+        reporter.finish(summary, files)
+    finally:
+        reporter.close()
+    return summary
+
+
+def _recorded_summary(run_dir: Path) -> dict[str, Any]:
+    """The finished run's own summary, so a sweep of resumes still ranks it."""
+    import json
+
+    try:
+        return json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+AUTO_EVAL_EVERY = 2500
+
+# What a run refused before its first step has written (checkpoints/ and samples/ come with the trainer).
+REFUSED_RUN_FILES = {".hydra", "train.log", "tb", "metrics.jsonl"}
+
+
+def _evaluation(cfg: DictConfig, batches, device, reporter):
+    """The metrics to compute during training, or None. Auto: on for data whose features the tool
+    can make offline (labeled sets train the classifier extractor; 2D sets need none)."""
+    from gan_cli import evaluation as ev
+    from gan_cli.training.trainer import Evaluation
+
+    t = cfg.trainer
+    every = t.eval_every
+    if every is None:
+        every = AUTO_EVAL_EVERY if (batches.kind == "points" or batches.n_classes > 0) else 0
+    if every == 0:
+        return None
+    evaluator = ev.Evaluator(
+        cfg.data, features=t.eval_features, split=t.eval_split, n=t.eval_n, device=device, note=reporter.note
+    )
+    metrics = evaluator.resolve_metrics(list(t.eval_metrics) if t.eval_metrics else None)
+    primary = t.eval_primary or next(iter(ev.METRICS[metrics[0]].keys))
+    return Evaluation(evaluator, every, metrics, primary, ev.primary_metric_direction(primary), cfg.seed)
+
+
+def _describe_metrics(t, kind: str, evaluation) -> str | None:
+    """The banner's metrics line, as often as the log will really show them: on 2D data the
+    trainer adds the mode metrics to every log line (Trainer.toy_metrics), whatever eval_every is."""
+    from gan_cli.training.trainer import TOY_EVAL_POINTS
+
+    full = None
+    if evaluation:
+        full = (
+            f"{', '.join(evaluation.metrics)} every {evaluation.every:,} steps, {t.eval_n:,} samples, "
+            f"{evaluation.evaluator.extractor_name} features; best.pt by {evaluation.primary}"
+        )
+    if kind != "points":
+        return full
+    toy = f"modes every {t.log_every:,} steps (each log line, {TOY_EVAL_POINTS:,} samples)"
+    if not evaluation:
+        return f"{toy}; no best.pt (trainer.eval_every=0)"
+    return (
+        f"{toy}; every {evaluation.every:,} steps: {', '.join(evaluation.metrics)} on {t.eval_n:,} samples, "
+        f"best.pt by {evaluation.primary}"
+    )
+
+
+def _auto_channels(cfg: DictConfig, batches) -> str:
+    """Where the channel count came from, when the user did not give it (data.channels=auto)."""
+    if str(cfg.data.get("channels", "")) != "auto" or len(batches.shape) != 3:
+        return ""
+    return f" (channels: auto -> {batches.shape[0]})"
+
+
+def _describe_loss(loss_cfg) -> str:
+    extras = [
+        f"{key} {loss_cfg[key]:g}" for key in ("gp_lambda", "r1_gamma", "clip") if loss_cfg.get(key, 0) > 0
+    ]
+    return "  ".join([loss_cfg.name, *extras])
+
+
+def _count(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+@hydra.main(version_base="1.3", config_path="pkg://gan_cli.configs", config_name="train")
+@exit_on_user_error
+def main(cfg: DictConfig) -> Any:
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    overrides = list(hydra_cfg.overrides.task)
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        return _sweep_job(cfg, run_dir, overrides, hydra_cfg)
+    try:
+        summary = run(cfg, run_dir, overrides)
+    except UserError:
+        discard_if_unused(run_dir, REFUSED_RUN_FILES)
+        raise
+    return sweeps.objective(summary)
+
+
+def _sweep_job(cfg: DictConfig, run_dir: Path, overrides: list[str], hydra_cfg) -> float | None:
+    """One job of a sweep. Hydra's sweepers re-raise a job's exception once its batch is done, which
+    skips the summary at the end (and stops an Optuna search), so a failure is written into the job's
+    folder (error.txt) and the sweep goes on; the summary reads it back. Returns the sweep's
+    objective, or None for a failed job (Optuna records that trial as failed)."""
+    n_jobs = sweeps.local_parallel_jobs(hydra_cfg.launcher)
+    if n_jobs is not None:
+        import torch
+
+        torch.set_num_threads(sweeps.threads_per_job(n_jobs, sweeps.available_cores()))
+        with open_dict(cfg):
+            cfg.trainer.progress = False  # several live progress bars on one terminal garble each other
+    try:
+        return sweeps.objective(run(cfg, run_dir, overrides))
+    except Exception as error:
+        bug = not is_user_error(error)
+        status, message = sweeps.record_failure(run_dir, error, with_traceback=bug)
+        if bug:
+            traceback.print_exc()
+        sys.stderr.write(f"gan: job {hydra_cfg.job.num} {status}: {message}\n")
+        sys.stderr.flush()
+        return None

@@ -1,0 +1,215 @@
+"""Adversarial objectives as pure functions of discriminator logits.
+
+Logits, never probabilities: log sigmoid(t) = -softplus(-t) is finite for any t, whereas
+Sigmoid followed by BCELoss saturates to log(0) for confident discriminators.
+
+Every loss has the same two call shapes, so the trainer never branches on the name:
+``d_loss(real_logits, fake_logits)`` and ``g_loss(fake_logits, real_logits=None)``; only
+losses with ``g_needs_real`` read the second argument of ``g_loss``. Regularizers (gradient
+penalty, R1, weight clipping) live in ``gan_cli.training.penalties``; their weights travel on the
+``GANLoss`` so the trainer gets everything it needs from ``build(cfg.loss)``.
+"""
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from gan_cli.errors import UserError
+
+
+# ---- non-saturating and minimax (Goodfellow et al. 2014) ----------------------------------------
+def ns_d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """Discriminator loss of Goodfellow et al. 2014: -E[log D(x)] - E[log(1 - D(G(z)))],
+    with D = sigmoid(logit): -log sigmoid(t) = softplus(-t), -log(1 - sigmoid(t)) = softplus(t)."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def ns_g_loss(fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
+    """Non-saturating generator loss (Goodfellow et al. 2014, sec. 3): -E[log D(G(z))]."""
+    return F.softplus(-fake_logits).mean()
+
+
+# The minimax game shares D's objective with the non-saturating one; only G differs.
+minimax_d_loss = ns_d_loss
+
+
+def minimax_g_loss(fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
+    """Saturating generator loss, the game as written in Goodfellow et al. 2014, eq. 1:
+    G minimizes E[log(1 - D(G(z)))] = E[-softplus(t)]. Its gradient sigmoid(t) vanishes
+    exactly when D rejects the fakes confidently, which is why the paper recommends ns."""
+    return -F.softplus(fake_logits).mean()
+
+
+# ---- least squares (Mao et al. 2017) ------------------------------------------------------------
+LSGAN_A, LSGAN_B, LSGAN_C = -1.0, 1.0, 0.0
+
+
+def lsgan_d_loss(real_logits: Tensor, fake_logits: Tensor, a: float = LSGAN_A, b: float = LSGAN_B) -> Tensor:
+    """Mao et al. 2017, eq. 2: 0.5 E[(D(x) - b)^2] + 0.5 E[(D(G(z)) - a)^2] on D's raw output.
+
+    a is the target for fakes, b for real data. The defaults -1/1/0 are the paper's
+    Pearson chi^2 setting (b - c = 1, b - a = 2, sec. 3.2.2); 0/1/1 is the other (same sec.)."""
+    return 0.5 * (real_logits - b).square().mean() + 0.5 * (fake_logits - a).square().mean()
+
+
+def lsgan_g_loss(fake_logits: Tensor, real_logits: Tensor | None = None, c: float = LSGAN_C) -> Tensor:
+    """Mao et al. 2017, eq. 2: 0.5 E[(D(G(z)) - c)^2], c the value G wants D to believe."""
+    return 0.5 * (fake_logits - c).square().mean()
+
+
+# ---- hinge (Lim & Ye 2017; Miyato et al. 2018) --------------------------------------------------
+def hinge_d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """Lim & Ye 2017 (Geometric GAN), Miyato et al. 2018, sec. 4:
+    E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]: D stops pushing once a sample is past its margin."""
+    return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+
+
+def hinge_g_loss(fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
+    """Miyato et al. 2018, sec. 4: -E[D(G(z))] (the same generator loss as WGAN's)."""
+    return -fake_logits.mean()
+
+
+# ---- Wasserstein (Arjovsky et al. 2017) ----------------------------------------------------------
+def wgan_d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """Arjovsky et al. 2017, Algorithm 1: the critic maximizes E[D(x)] - E[D(G(z))], i.e. minimizes
+    E[D(G(z))] - E[D(x)]. Only meaningful for a Lipschitz critic: pair it with weight clipping,
+    the gradient penalty or spectral norm."""
+    return fake_logits.mean() - real_logits.mean()
+
+
+wgan_g_loss = hinge_g_loss
+
+
+# ---- relativistic average (Jolicoeur-Martineau 2018) ---------------------------------------------
+def relativistic_d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """RaSGAN, Jolicoeur-Martineau 2018, sec. 4.3 (standard form):
+    -E[log sigmoid(C(x) - E C(G(z)))] - E[log(1 - sigmoid(C(G(z)) - E C(x)))].
+    D judges whether real data is more realistic than the average fake, and vice versa."""
+    return (
+        F.softplus(fake_logits.mean() - real_logits).mean()
+        + F.softplus(fake_logits - real_logits.mean()).mean()
+    )
+
+
+def relativistic_g_loss(fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
+    """RaSGAN generator (sec. 4.3): D's loss with real and fake swapped. Unlike the other losses, G
+    also gets a gradient through the real logits' term, so real_logits is required."""
+    if real_logits is None:
+        raise ValueError("the relativistic generator loss needs real_logits (GANLoss.g_needs_real)")
+    return relativistic_d_loss(fake_logits, real_logits)
+
+
+# ---- D's output for the logs ---------------------------------------------------------------------
+def discriminator_confidence(logits: Tensor) -> Tensor:
+    """Mean D output as a probability (D(x), D(G(z)) in the logs), kept on the device."""
+    return torch.sigmoid(logits.detach()).mean()
+
+
+def discriminator_score(logits: Tensor) -> Tensor:
+    """Mean raw D output, for losses whose D is a score or critic rather than a classifier
+    (sigmoid of a WGAN critic value means nothing), kept on the device."""
+    return logits.detach().mean()
+
+
+# ---- the bundle the trainer gets ----------------------------------------------------------------
+@dataclass(frozen=True)
+class GANLoss:
+    name: str
+    d_loss: Callable[[Tensor, Tensor], Tensor]
+    g_loss: Callable[..., Tensor]
+    # whether g_loss reads the real logits too (relativistic losses); the trainer skips D(real) otherwise
+    g_needs_real: bool = False
+    # whether sigmoid(logit) is D's probability that the input is real (classifier losses), or the
+    # raw output is a score (lsgan, hinge, wgan); decides what d_output shows
+    logits_are_probabilities: bool = True
+    # regularizer settings from the loss config (gan_cli.training.penalties computes them); 0 means off
+    gp_lambda: float = 0.0
+    r1_gamma: float = 0.0
+    r1_every: int = 1
+    clip: float = 0.0
+
+    def d_output(self, logits: Tensor) -> Tensor:
+        """The D(x) / D(G(z)) shown in the logs: mean probability for classifier losses, mean raw
+        score otherwise. A 0-dim tensor on the logits' device, detached, no host sync."""
+        if self.logits_are_probabilities:
+            return discriminator_confidence(logits)
+        return discriminator_score(logits)
+
+
+_LOSSES: dict[str, Callable[[object], GANLoss]] = {}
+
+
+def register(name: str):
+    def decorator(factory: Callable[[object], GANLoss]) -> Callable[[object], GANLoss]:
+        _LOSSES[name] = factory
+        return factory
+
+    return decorator
+
+
+def available() -> list[str]:
+    return sorted(_LOSSES)
+
+
+def _field(cfg, key: str, default):
+    # Tests and library callers may pass a plain object holding only `name`.
+    value = getattr(cfg, key, None)
+    return default if value is None else value
+
+
+@register("ns")
+def _ns(cfg: object) -> GANLoss:
+    return GANLoss("ns", ns_d_loss, ns_g_loss)
+
+
+@register("minimax")
+def _minimax(cfg: object) -> GANLoss:
+    return GANLoss("minimax", minimax_d_loss, minimax_g_loss)
+
+
+@register("lsgan")
+def _lsgan(cfg: object) -> GANLoss:
+    a = float(_field(cfg, "a", LSGAN_A))
+    b = float(_field(cfg, "b", LSGAN_B))
+    c = float(_field(cfg, "c", LSGAN_C))
+    return GANLoss(
+        "lsgan",
+        functools.partial(lsgan_d_loss, a=a, b=b),
+        functools.partial(lsgan_g_loss, c=c),
+        logits_are_probabilities=False,
+    )
+
+
+@register("hinge")
+def _hinge(cfg: object) -> GANLoss:
+    return GANLoss("hinge", hinge_d_loss, hinge_g_loss, logits_are_probabilities=False)
+
+
+@register("wgan")
+def _wgan(cfg: object) -> GANLoss:
+    return GANLoss("wgan", wgan_d_loss, wgan_g_loss, logits_are_probabilities=False)
+
+
+@register("relativistic")
+def _relativistic(cfg: object) -> GANLoss:
+    return GANLoss("relativistic", relativistic_d_loss, relativistic_g_loss, g_needs_real=True)
+
+
+def build(cfg) -> GANLoss:
+    name = getattr(cfg, "name", None)
+    if name not in _LOSSES:
+        raise UserError(f"unknown loss '{name}'; valid losses: {', '.join(available())}")
+    loss = _LOSSES[name](cfg)
+    # Regularizers combine with any loss, so they are read once here rather than per factory.
+    return dataclasses.replace(
+        loss,
+        gp_lambda=float(_field(cfg, "gp_lambda", 0.0)),
+        r1_gamma=float(_field(cfg, "r1_gamma", 0.0)),
+        r1_every=int(_field(cfg, "r1_every", 1)),
+        clip=float(_field(cfg, "clip", 0.0)),
+    )

@@ -1,0 +1,175 @@
+"""Stop and resume: a resumed run ends exactly where an unbroken one does."""
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from gan_cli.outputs import checkpoint
+from gan_cli.errors import UserError
+from gan_cli.commands.resume import check_compatible, find_latest, resolve, rewrite_arguments
+from gan_cli.commands.train import run
+from tests.helpers import compose_train, run_folders, run_gan
+
+TINY = [
+    "data=ring8",
+    # ring8's data defaults decay the rate linearly over trainer.steps; the "stopped" run here is a
+    # shorter run (steps=20), whose schedule would differ from the unbroken 40-step one
+    "optim.schedule=constant",
+    "trainer.log_every=5",
+    "trainer.ckpt_every=10",
+    "trainer.sample_every=10",
+    "trainer.progress=false",
+    "model.g_hidden=[32,32]",
+    "model.d_hidden=[32]",
+    "trainer.batch_size=32",
+    # a stopped run evaluates at its last step and an unbroken one does not, so the logs are compared
+    # without metrics; test_evaluation_does_not_change_the_trajectory covers training with them
+    "trainer.eval_every=0",
+]
+
+
+def final_state(run_dir):
+    payload = checkpoint.load(run_dir / "checkpoints" / "last.pt")
+    return payload
+
+
+def test_stop_and_resume_is_exact(tmp_path):
+    unbroken, broken = tmp_path / "unbroken", tmp_path / "broken"
+    run(compose_train(*TINY, "trainer.steps=40"), unbroken)
+    run(compose_train(*TINY, "trainer.steps=20"), broken)
+    resumed = compose_train(*TINY, "trainer.steps=40", f"resume={broken / 'checkpoints' / 'last.pt'}")
+    run(resumed, broken)
+
+    a, b = final_state(unbroken), final_state(broken)
+    assert a["step"] == b["step"] == 40
+    for net in ("generator", "discriminator"):
+        for key, value in a[net].items():
+            assert torch.equal(value, b[net][key]), f"{net}.{key} differs"
+    for name in ("g_optimizer", "d_optimizer"):
+        for index, state in a[name]["state"].items():
+            assert torch.equal(state["exp_avg_sq"], b[name]["state"][index]["exp_avg_sq"])
+    logged = [json.loads(line) for line in (unbroken / "metrics.jsonl").read_text().splitlines()]
+    relogged = [json.loads(line) for line in (broken / "metrics.jsonl").read_text().splitlines()]
+    strip = lambda records: [{k: v for k, v in r.items() if k not in ("time", "img_per_s")} for r in records]  # noqa: E731
+    assert strip(logged) == strip(relogged)  # no gap, no duplicate, the same numbers
+    assert [r["step"] for r in b["history"]] == list(range(5, 41, 5))
+
+
+def test_resume_mid_interval_drops_records_logged_after_the_checkpoint(tmp_path):
+    run_dir = tmp_path / "run"
+    run(compose_train(*TINY, "trainer.steps=30"), run_dir)
+    # pretend the run was killed at step 30 after its checkpoint at step 20: resume from step_20
+    ckpt = run_dir / "checkpoints" / "step_0000020.pt"
+    run(compose_train(*TINY, "trainer.steps=30", f"resume={ckpt}"), run_dir)
+    steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [5, 10, 15, 20, 25, 30]
+
+
+def test_changing_the_model_on_resume_is_refused():
+    saved = compose_train("data=ring8")
+    from omegaconf import OmegaConf
+
+    saved = OmegaConf.to_container(saved, resolve=True)
+    current = {**saved, "model": {**saved["model"], "z_dim": 7}}
+    # data=ring8 brings its own z_dim (configs/data_defaults/ring8_mlp.yaml)
+    with pytest.raises(UserError, match=rf"model.z_dim=7 differs from the checkpoint's {saved['model']['z_dim']}\b"):
+        check_compatible(saved, current)
+    more_steps = {**saved, "trainer": {**saved["trainer"], "steps": 99}}
+    check_compatible(saved, more_steps)  # safe: applied
+    with pytest.raises(UserError, match="optimizer state"):
+        check_compatible(saved, {**saved, "optim": {**saved["optim"], "name": "sgd"}})
+
+
+def make_run(outputs, name):
+    run_dir = outputs / "2026-11-28" / name
+    (run_dir / "checkpoints").mkdir(parents=True)
+    checkpoint.save({"overrides": ["data=ring8", "trainer.steps=10"]}, run_dir / "checkpoints" / "last.pt")
+    return run_dir
+
+
+def test_resolve_targets(tmp_path):
+    outputs = tmp_path / "outputs"
+    old = make_run(outputs, "10-00-00-mlp-ring8")
+    new = make_run(outputs, "11-00-00-dcgan-mnist")
+    assert find_latest(outputs, None, None) == new
+    assert find_latest(outputs, "mlp", "ring8") == old
+    assert resolve("latest", ["model=mlp"], outputs)[0] == old
+    assert resolve(str(old), [], outputs) == (old, old / "checkpoints" / "last.pt")
+    assert resolve(str(old / "checkpoints" / "last.pt"), [], outputs)[0] == old
+    with pytest.raises(UserError, match="no run folder"):
+        find_latest(outputs, "dcgan", "cifar10")
+    with pytest.raises(UserError, match="no such file or folder"):
+        resolve(str(tmp_path / "nope"), [], outputs)
+    with pytest.raises(UserError, match="holds no checkpoints/last.pt"):
+        resolve(str(tmp_path), [], outputs)
+
+
+def test_rewrite_arguments_inherits_the_run_overrides(tmp_path):
+    outputs = tmp_path / "outputs"
+    run_dir = make_run(outputs, "10-00-00-mlp-ring8")
+    args = rewrite_arguments(["resume=latest", "trainer.steps=50"], outputs)
+    ckpt = (run_dir / "checkpoints" / "last.pt").resolve()
+    assert args == ["data=ring8", f"resume={ckpt}", f"hydra.run.dir={run_dir.resolve()}", "trainer.steps=50"]
+    assert rewrite_arguments(["trainer.steps=5"], outputs) == ["trainer.steps=5"]
+
+
+@pytest.mark.slow
+def test_resume_on_the_command_line_continues_the_same_folder(tmp_path):
+    first = run_gan("train", *TINY, "trainer.steps=20", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    again = run_gan("train", "resume=latest", "trainer.steps=30", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    (run_dir,) = run_folders(tmp_path)
+    assert final_state(run_dir)["step"] == 30
+    assert len(list((run_dir / "tb").glob("events.*"))) == 2
+    refused = run_gan("train", "resume=latest", "model.z_dim=3", cwd=tmp_path)
+    assert refused.returncode == 2 and "differs from the checkpoint" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_a_killed_run_leaves_a_loadable_last_checkpoint(tmp_path, sig):
+    env_cmd = [
+        sys.executable,
+        "-m",
+        "gan_cli",
+        "train",
+        *TINY,
+        "trainer.steps=1000000",
+        "trainer.ckpt_every=1",
+        "trainer.keep_checkpoints=2",
+    ]
+    process = subprocess.Popen(
+        env_cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.time() + 120
+    while not list(tmp_path.glob("outputs/*/*/checkpoints/last.pt")) and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(random.uniform(0.3, 1.5))  # a random moment, checkpoints being written every step
+    process.send_signal(sig)
+    out, err = process.communicate(timeout=120)
+    (run_dir,) = run_folders(tmp_path)
+    payload = checkpoint.load(run_dir / "checkpoints" / "last.pt")
+    assert payload["step"] > 0
+    assert len(list((run_dir / "checkpoints").glob("step_*.pt"))) <= 2 + 1  # pruning keeps up
+    if sig != signal.SIGKILL:
+        assert process.returncode == 128 + sig
+        assert f"resume with: gan train resume={run_dir}" in out.lower().replace("\n", "")
+        assert "Traceback" not in err
+
+
+def test_evaluation_does_not_change_the_trajectory(tmp_path):
+    plain, evaluated = tmp_path / "plain", tmp_path / "evaluated"
+    run(compose_train(*TINY, "trainer.steps=20"), plain)
+    run(compose_train(*TINY, "trainer.steps=20", "trainer.eval_every=5", "trainer.eval_n=100"), evaluated)
+    a, b = final_state(plain), final_state(evaluated)
+    for net in ("generator", "discriminator"):
+        for key, value in a[net].items():
+            assert torch.equal(value, b[net][key]), f"{net}.{key} differs"
