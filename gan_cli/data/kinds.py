@@ -1,0 +1,116 @@
+"""What kind of samples a data set holds, and everything that follows from it: how samples are
+shown, which metrics apply by default, what the trainer watches between evaluations.
+
+A data source's batches carry their kind (`batches.kind`, a name); `kind_named(name)` gives the
+object. Code outside this module asks the kind instead of testing `kind == "points"`. A new kind
+(audio) registers here with `register_kind`. torch is imported inside the methods.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Points drawn for a 2D scatter and the mode metrics of each log interval: enough to see every mode.
+POINTS_SHOWN = 2500
+
+
+class DataKind:
+    """The behaviour every kind provides. `source` is the real data (a Batches, or a set rebuilt
+    from a checkpoint's data config): what a view or a metric compares the generated samples with."""
+
+    name = ""
+    describe = ""  # how the console names it: "images", "2D points"
+    conv_layout = False  # True where channels_last can apply (image tensors)
+    interpolates = False  # latent walks make sense (gan sample interpolate=true)
+
+    def shown(self, n_samples: int) -> int:
+        """How many samples a training view shows (trainer.n_samples for grids)."""
+        return n_samples
+
+    def view(self, generated: Any, source: Any, nrow: int | None = None) -> Any:
+        """A (3, H, W) picture in [0, 1] of `generated` (a grid, a scatter over the real data, ...)."""
+        raise NotImplementedError
+
+    def interval_metrics(self, generated: Any, source: Any) -> dict[str, float]:
+        """Cheap metrics the trainer adds to every log line (none for most kinds)."""
+        return {}
+
+    @property
+    def has_interval_metrics(self) -> bool:
+        return type(self).interval_metrics is not DataKind.interval_metrics
+
+    def default_metrics(self, n_classes: int, features: str = "classifier") -> list[str]:
+        """What `gan eval` (and evaluation during training) computes when metrics= is not given."""
+        raise NotImplementedError
+
+
+class ImageKind(DataKind):
+    name = "image"
+    describe = "images"
+    conv_layout = True
+    interpolates = True
+
+    def view(self, generated, source=None, nrow=None):
+        from gan_cli.outputs import plots
+
+        return plots.image_grid(generated, nrow=nrow)
+
+    def default_metrics(self, n_classes, features="classifier"):
+        # class coverage is over the data set's own classes, so it needs the classifier
+        if n_classes <= 0:
+            return ["fid", "kid", "pr"]
+        if features == "classifier":
+            return ["fid", "kid", "pr", "coverage", "score"]
+        return ["fid", "kid", "pr", "score"]
+
+
+class PointsKind(DataKind):
+    """2D mixtures (ring8, grid25): `source.modes` and `source.mode_std` describe the mixture."""
+
+    name = "points"
+    describe = "2D points"
+
+    def shown(self, n_samples):
+        return POINTS_SHOWN
+
+    def view(self, generated, source, nrow=None):
+        from gan_cli.outputs import plots
+
+        real = source.real_sample(min(generated.shape[0], source.num_examples))
+        extent = float(source.modes.abs().max()) * 1.5  # every plot of a run uses the same frame
+        return plots.scatter(real, generated, extent=extent)
+
+    def interval_metrics(self, generated, source):
+        from gan_cli.metrics.toy2d import mode_metrics
+
+        return mode_metrics(generated, source.modes, source.mode_std)
+
+    def default_metrics(self, n_classes, features="classifier"):
+        return ["modes"]
+
+
+KINDS: dict[str, DataKind] = {}
+
+
+def register_kind(kind: DataKind) -> DataKind:
+    if kind.name in KINDS:
+        raise ValueError(f"data kind {kind.name!r} is registered twice")
+    KINDS[kind.name] = kind
+    return kind
+
+
+register_kind(ImageKind())
+register_kind(PointsKind())
+
+
+def kind_named(name: str) -> DataKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ValueError(f"unknown data kind {name!r}; known: {', '.join(KINDS)}") from None
+
+
+def kind_of_shape(shape) -> DataKind:
+    """The kind of a sample shape where only the shape is known (old checkpoints): vectors are
+    points, (C, H, W) images."""
+    return KINDS["points"] if len(tuple(shape)) == 1 else KINDS["image"]

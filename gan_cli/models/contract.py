@@ -1,0 +1,43 @@
+"""The generator contract that `gan sample`, `gan eval` and the trainer rely on: anything that maps
+a latent (and an optional class label) to a sample. A GAN's G, a VAE's decoder and later WaveGAN's
+G all satisfy it, so sampling and scoring need nothing but a checkpoint.
+
+A generator module has
+- `z_dim`: the size of one latent,
+- optionally `sample_latent(n, generator=None, device=None)`: its own latent distribution
+  (default: standard normal of shape (n, z_dim)),
+- optionally `takes_labels = True` and `n_classes`: forward(z, labels) for conditional models
+  (default: forward(z)).
+The functions below apply the defaults, so a recipe's own small generator needs only `z_dim`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def latent_size(generator: Any) -> int:
+    return int(generator.z_dim)
+
+
+def takes_labels(generator: Any) -> bool:
+    return bool(getattr(generator, "takes_labels", False))
+
+
+def sample_latent(generator: Any, n: int, rng: Any = None, device: Any = None):
+    """n latents from the generator's own distribution, drawn from `rng` (a torch.Generator) when
+    given. The default is the standard normal (n, z_dim): byte-identical to what round 1 drew."""
+    own = getattr(generator, "sample_latent", None)
+    if own is not None:
+        return own(n, generator=rng, device=device)
+    import torch
+
+    z = torch.randn(n, latent_size(generator), generator=rng)
+    return z if device is None else z.to(device)
+
+
+def generate(generator: Any, z: Any, labels: Any = None):
+    """Samples for latents z (and labels, for a generator that takes them)."""
+    if takes_labels(generator):
+        return generator(z, labels)
+    return generator(z)
