@@ -4,9 +4,46 @@ Usage:
     G, D = build(cfg.model, shape=(1, 28, 28))
     G(torch.randn(n, G.z_dim))  # -> (n, 1, 28, 28) in [-1, 1]
     D(images)                   # -> (n,) raw logits
+
+A family is one module here (its schema, ranges, data kinds and builder, registered in
+gan_cli.registry.MODELS) and one YAML file under configs/model/. Every module of this package
+but the helpers below is imported, so a new file registers itself; none imports torch at its top.
 """
 
-from gan_cli.models import dcgan, mlp  # noqa: F401  (importing a family registers it)
-from gan_cli.models.registry import available, build, register
+from gan_cli.errors import UserError
+from gan_cli.registry import MODELS, import_modules
+
+# Modules of this package that are not families: shared networks (torch), the generator contract,
+# shared bounds.
+HELPERS = frozenset({"common", "contract", "sizes"})
+
+import_modules(__name__, HELPERS)
+
+register = MODELS.register
+
+
+def available() -> list[str]:
+    """Names a config's ``model.name`` may take, sorted."""
+    return MODELS.names()
+
+
+def build(cfg, shape, n_classes: int = 0, pack: int = 1):
+    """Build (generator, discriminator) for data of ``shape`` from a model config.
+
+    ``cfg`` only needs attribute access (an OmegaConf DictConfig, a namespace, ...).
+    ``n_classes`` is passed through for conditional families; unconditional ones ignore it.
+    ``pack`` (trainer.pack, PacGAN): D takes ``pack`` samples at once, so its input has ``pack``
+    times the features (vectors) or channels (images); G does not change.
+    """
+    entry = MODELS.get(getattr(cfg, "name", None))
+    return entry.builder(cfg, _checked_shape(shape), int(n_classes), pack=int(pack))
+
+
+def _checked_shape(shape) -> tuple[int, ...]:
+    dims = tuple(int(d) for d in shape)
+    if len(dims) not in (1, 3) or any(d <= 0 for d in dims):
+        raise UserError(f"data shape {dims} is not supported: models take vectors (D,) or images (C, H, W)")
+    return dims
+
 
 __all__ = ["available", "build", "register"]

@@ -1,57 +1,15 @@
-"""Helpers shared by the model families: reading config fields, weight init, spectral norm."""
+"""What the model families' networks share: the generator and discriminator modules around a
+family's layers, weight init, spectral norm, PacGAN packing, the minibatch-std layer.
+
+This module imports torch; a family's own file does not (it imports this one inside its builder),
+so registering the families costs nothing at startup.
+"""
 
 from __future__ import annotations
-
-import math
 
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
-
-from gan_cli.errors import UserError
-
-
-def _raw_field(cfg, key: str, default):
-    # A missing key and an explicit null both mean "use the default", whatever the
-    # config object is (DictConfig in struct mode raises AttributeError for missing keys).
-    value = getattr(cfg, key, None)
-    return default if value is None else value
-
-
-def int_field(cfg, key: str, default: int, minimum: int = 1) -> int:
-    value = _raw_field(cfg, key, default)
-    # bool is an int subclass; `z_dim: true` is a typo, not 1.
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise UserError(f"model.{key}={value!r} is invalid: expected an integer >= {minimum}")
-    return value
-
-
-def float_field(cfg, key: str, default: float, minimum: float = 0.0) -> float:
-    value = _raw_field(cfg, key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= minimum:
-        raise UserError(f"model.{key}={value!r} is invalid: expected a number >= {minimum}")
-    if not math.isfinite(value):
-        raise UserError(f"model.{key}={value!r} is invalid: expected a finite number")
-    return float(value)
-
-
-def bool_field(cfg, key: str, default: bool) -> bool:
-    value = _raw_field(cfg, key, default)
-    # bool("false") is True, so strings must not be coerced.
-    if not isinstance(value, bool):
-        raise UserError(f"model.{key}={value!r} is invalid: expected true or false")
-    return value
-
-
-def int_list_field(cfg, key: str, default: list[int]) -> list[int]:
-    value = _raw_field(cfg, key, default)
-    # OmegaConf hands lists over as ListConfig: iterate rather than check for `list`.
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise UserError(f"model.{key}={value!r} is invalid: expected a list of integers >= 1")
-    items = list(value)
-    if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in items):
-        raise UserError(f"model.{key}={items!r} is invalid: expected a list of integers >= 1")
-    return items
 
 
 def init_dcgan_weights(module: nn.Module) -> None:
@@ -119,3 +77,36 @@ class MinibatchStd(nn.Module):
         std = (x.var(dim=0, unbiased=False) + self.eps).sqrt().mean()
         extra = std.expand(x.shape[0], 1, *x.shape[2:])
         return torch.cat((x, extra.to(x.dtype)), dim=1)
+
+
+class Generator(nn.Module):
+    """latents (N, z_dim) -> samples (N, *shape) through a family's layers `net`, which take each
+    latent as `latent_shape` ((z_dim,) for dense layers, (z_dim, 1, 1) for transposed convs).
+    Unconditional: forward(z) (the generator contract, gan_cli.models.contract)."""
+
+    takes_labels = False
+
+    def __init__(self, net: nn.Module, shape: tuple[int, ...], z_dim: int, latent_shape: tuple[int, ...] = ()):
+        super().__init__()
+        self.shape = tuple(shape)
+        self.z_dim = z_dim
+        self.latent_shape = tuple(latent_shape) or (z_dim,)
+        self.net = net
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        # reshape to a shape a tensor already has is a view of it, whatever its memory layout
+        return self.net(z.reshape(z.shape[0], *self.latent_shape)).reshape(z.shape[0], *self.shape)
+
+
+class Discriminator(nn.Module):
+    """samples (N, *shape), or packs of `pack` samples (pack_samples), -> raw logits (N,) through
+    a family's layers `net`, which end in one output per example."""
+
+    def __init__(self, net: nn.Module, shape: tuple[int, ...], pack: int = 1):
+        super().__init__()
+        self.shape = tuple(shape)
+        self.pack = pack
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).reshape(x.shape[0])

@@ -9,27 +9,35 @@ each layer doubles the resolution while halving the channels.
 
 Sizes are the data's native ones: 28x28 starts from a 7x7 map (7 -> 14 -> 28), any
 power of two from 16 to 256 starts from 4x4.
+
+The schema, ranges and registration are read at startup; torch is imported by the builder.
 """
 
 from __future__ import annotations
 
-import torch
-from torch import nn
+from dataclasses import dataclass
+from typing import Any
 
 from gan_cli.errors import UserError
-from gan_cli.models.common import (
-    MinibatchStd,
-    apply_spectral_norm,
-    bool_field,
-    float_field,
-    init_dcgan_weights,
-    int_field,
-)
-from gan_cli.models.registry import register
+from gan_cli.models.sizes import LATENT, SLOPE
+from gan_cli.registry import MODELS, Range
 
-DEFAULT_Z_DIM = 100
-DEFAULT_WIDTH = 64
-DEFAULT_SLOPE = 0.2
+
+@dataclass
+class DCGANConfig:
+    name: str = "dcgan"
+    z_dim: int = 100
+    width: int = 64  # channels of G's last hidden layer and D's first; doubles per halving
+    g_batchnorm: bool = True
+    d_batchnorm: bool = True
+    slope: float = 0.2  # LeakyReLU's negative slope in D
+    # Spectral norm (Miyato et al. 2018) on every conv of D, the logit layer included. True also
+    # switches D's BatchNorm off whatever d_batchnorm says: SN-GAN's D has none, and BN's rescaling
+    # would undo the per-layer Lipschitz bound.
+    d_spectral_norm: bool = False
+    minibatch_std: bool = False  # Karras et al. 2018: one more feature map before D's last conv
+
+
 # The paper's 64x64 net tops out at 8x the last layer's channels (1024 vs 128); keeping
 # that cap at 128/256 stops the deepest layers reaching 32x the width.
 MAX_WIDTH_MULTIPLIER = 8
@@ -57,95 +65,6 @@ def hidden_channels(image_size: int, width: int) -> list[int]:
     return [width * min(2 ** (n_maps - 1 - i), MAX_WIDTH_MULTIPLIER) for i in range(n_maps)]
 
 
-class DCGANGenerator(nn.Module):
-    """z (N, z_dim) -> images (N, C, H, W) in [-1, 1]."""
-
-    def __init__(self, shape: tuple[int, int, int], z_dim: int, width: int, batchnorm: bool):
-        super().__init__()
-        self.shape = tuple(shape)
-        self.z_dim = z_dim
-        image_channels, image_size, _ = self.shape
-        channels = hidden_channels(image_size, width)
-        base = base_resolution(image_size)
-
-        # "Project and reshape" (Fig. 1) as a transposed conv over a 1x1 input: a dense
-        # layer to base x base x channels[0] without a separate reshape.
-        layers = self._block(z_dim, channels[0], batchnorm, kernel_size=base, stride=1, padding=0)
-        for in_ch, out_ch in zip(channels[:-1], channels[1:], strict=True):
-            layers += self._block(in_ch, out_ch, batchnorm, kernel_size=4, stride=2, padding=1)
-        layers += [
-            nn.ConvTranspose2d(channels[-1], image_channels, 4, 2, 1),
-            nn.Tanh(),
-        ]
-        self.net = nn.Sequential(*layers)
-        self.apply(init_dcgan_weights)
-
-    @staticmethod
-    def _block(in_ch, out_ch, batchnorm, **conv_args) -> list[nn.Module]:
-        # BN's shift makes a conv bias redundant.
-        layers: list[nn.Module] = [nn.ConvTranspose2d(in_ch, out_ch, bias=not batchnorm, **conv_args)]
-        if batchnorm:
-            layers.append(nn.BatchNorm2d(out_ch))
-        layers.append(nn.ReLU())
-        return layers
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z.reshape(z.shape[0], self.z_dim, 1, 1))
-
-
-class DCGANDiscriminator(nn.Module):
-    """images (N, C, H, W) -> raw logits (N,).
-
-    With ``spectral_norm`` every conv is spectrally normalized and ``batchnorm`` is ignored:
-    SN-GAN's discriminators have no BatchNorm (Miyato et al. 2018), and BN's
-    per-channel rescaling would undo the Lipschitz bound SN sets on each layer.
-
-    pack: D scores packs of that many images stacked on the channels (PacGAN), given as
-    (N / pack, pack * C, H, W) (gan_cli.models.common.pack_samples). minibatch_std: one more
-    feature map before the last conv (Karras et al. 2018).
-    """
-
-    def __init__(
-        self,
-        shape: tuple[int, int, int],
-        width: int,
-        batchnorm: bool,
-        slope: float,
-        spectral_norm: bool = False,
-        pack: int = 1,
-        minibatch_std: bool = False,
-    ):
-        super().__init__()
-        batchnorm = batchnorm and not spectral_norm
-        self.shape = tuple(shape)
-        self.pack = pack
-        image_channels, image_size, _ = self.shape
-        channels = hidden_channels(image_size, width)[::-1]
-        base = base_resolution(image_size)
-
-        # No BN on D's input layer (sec. 3): normalizing it made training unstable.
-        layers: list[nn.Module] = [
-            nn.Conv2d(image_channels * pack, channels[0], 4, 2, 1),
-            nn.LeakyReLU(slope),
-        ]
-        for in_ch, out_ch in zip(channels[:-1], channels[1:], strict=True):
-            layers.append(nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=not batchnorm))
-            if batchnorm:
-                layers.append(nn.BatchNorm2d(out_ch))
-            layers.append(nn.LeakyReLU(slope))
-        if minibatch_std:
-            layers.append(MinibatchStd())
-        # A conv over the whole base map is the paper's final dense layer to one logit.
-        layers.append(nn.Conv2d(channels[-1] + int(minibatch_std), 1, kernel_size=base))
-        self.net = nn.Sequential(*layers)
-        self.apply(init_dcgan_weights)
-        if spectral_norm:
-            apply_spectral_norm(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).reshape(x.shape[0])
-
-
 def _image_shape(shape: tuple[int, ...]) -> tuple[int, int, int]:
     if len(shape) != 3:
         raise UserError(
@@ -160,23 +79,73 @@ def _image_shape(shape: tuple[int, ...]) -> tuple[int, int, int]:
     return channels, height, width
 
 
-@register("dcgan")
-def build_dcgan(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1) -> tuple[nn.Module, nn.Module]:
-    image_shape = _image_shape(shape)
-    width = int_field(cfg, "width", DEFAULT_WIDTH)
-    generator = DCGANGenerator(
-        image_shape,
-        z_dim=int_field(cfg, "z_dim", DEFAULT_Z_DIM),
-        width=width,
-        batchnorm=bool_field(cfg, "g_batchnorm", True),
+def size(cfg: Any, elements: int | None) -> tuple[int, int]:
+    """(parameters, numbers per example in one step), roughly, at 64x64: 4x4 kernels between
+    8w, 4w, 2w and w channels, in G and in D."""
+    width = int(cfg.width)
+    parameters = 2 * 16 * 42 * width**2 + int(cfg.z_dim) * 8 * width * 16
+    return parameters, 3 * (elements or 3 * 32 * 32) + 8 * width * 16
+
+
+@MODELS.register(
+    "dcgan",
+    schema=DCGANConfig,
+    summary="strided-convolution G and D (Radford et al. 2015); images of 28, or 16 to 256",
+    ranges={"z_dim": LATENT, "width": Range(1, 512, note="8 x width channels at the deepest layer"), "slope": SLOPE},
+    kinds=("image",),
+    size=size,
+)
+def build_dcgan(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1):
+    from torch import nn
+
+    from gan_cli.models.common import (
+        Discriminator,
+        Generator,
+        MinibatchStd,
+        apply_spectral_norm,
+        init_dcgan_weights,
     )
-    discriminator = DCGANDiscriminator(
-        image_shape,
-        width=width,
-        batchnorm=bool_field(cfg, "d_batchnorm", True),
-        slope=float_field(cfg, "slope", DEFAULT_SLOPE),
-        spectral_norm=bool_field(cfg, "d_spectral_norm", False),
-        pack=pack,
-        minibatch_std=bool_field(cfg, "minibatch_std", False),
-    )
+
+    image_channels, image_size, _ = image_shape = _image_shape(shape)
+    c = MODELS.settings(cfg, "dcgan")
+    channels = hidden_channels(image_size, c.width)
+    base = base_resolution(image_size)
+
+    # G, z (N, z_dim) -> images (N, C, H, W) in [-1, 1]. "Project and reshape" (Fig. 1) as a
+    # transposed conv over a 1x1 input: a dense layer to base x base x channels[0] without a
+    # separate reshape. BN's shift makes a conv bias redundant.
+    def block(in_ch: int, out_ch: int, **conv_args: Any) -> list[nn.Module]:
+        layers: list[nn.Module] = [nn.ConvTranspose2d(in_ch, out_ch, bias=not c.g_batchnorm, **conv_args)]
+        if c.g_batchnorm:
+            layers.append(nn.BatchNorm2d(out_ch))
+        layers.append(nn.ReLU())
+        return layers
+
+    layers = block(c.z_dim, channels[0], kernel_size=base, stride=1, padding=0)
+    for in_ch, out_ch in zip(channels[:-1], channels[1:], strict=True):
+        layers += block(in_ch, out_ch, kernel_size=4, stride=2, padding=1)
+    layers += [nn.ConvTranspose2d(channels[-1], image_channels, 4, 2, 1), nn.Tanh()]
+    generator = Generator(nn.Sequential(*layers), image_shape, c.z_dim, latent_shape=(c.z_dim, 1, 1))
+    generator.apply(init_dcgan_weights)
+
+    # D, images (N, C, H, W) or packs of them stacked on the channels (PacGAN) -> raw logits (N,).
+    # With spectral norm every conv is normalized and BatchNorm is off: SN-GAN's discriminators
+    # have none (Miyato et al. 2018), and BN's per-channel rescaling would undo the bound.
+    batchnorm = c.d_batchnorm and not c.d_spectral_norm
+    channels = channels[::-1]
+    # No BN on D's input layer (sec. 3): normalizing it made training unstable.
+    layers = [nn.Conv2d(image_channels * pack, channels[0], 4, 2, 1), nn.LeakyReLU(c.slope)]
+    for in_ch, out_ch in zip(channels[:-1], channels[1:], strict=True):
+        layers.append(nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=not batchnorm))
+        if batchnorm:
+            layers.append(nn.BatchNorm2d(out_ch))
+        layers.append(nn.LeakyReLU(c.slope))
+    if c.minibatch_std:
+        layers.append(MinibatchStd())
+    # A conv over the whole base map is the paper's final dense layer to one logit.
+    layers.append(nn.Conv2d(channels[-1] + int(c.minibatch_std), 1, kernel_size=base))
+    discriminator = Discriminator(nn.Sequential(*layers), image_shape, pack)
+    discriminator.apply(init_dcgan_weights)
+    if c.d_spectral_norm:
+        apply_spectral_norm(discriminator)
     return generator, discriminator
