@@ -22,6 +22,10 @@ class DataKind:
     describe = ""  # how the console names it: "images", "2D points"
     conv_layout = False  # True where channels_last can apply (image tensors)
     interpolates = False  # latent walks make sense (gan sample interpolate=true)
+    # gan eval: True compares real and generated samples through a feature extractor (images);
+    # False scores the samples themselves against the known source (the 2D mixtures' modes).
+    compared_by_features = False
+    view_needs_source = False  # `view` draws the real data too: the caller must build the source
 
     def shown(self, n_samples: int) -> int:
         """How many samples a training view shows (trainer.n_samples for grids)."""
@@ -30,6 +34,10 @@ class DataKind:
     def view(self, generated: Any, source: Any, nrow: int | None = None) -> Any:
         """A (3, H, W) picture in [0, 1] of `generated` (a grid, a scatter over the real data, ...)."""
         raise NotImplementedError
+
+    def clip(self, generated: Any) -> Any:
+        """Samples as written and scored: kinds with a fixed range clamp to it (in place)."""
+        return generated
 
     def interval_metrics(self, generated: Any, source: Any) -> dict[str, float]:
         """Cheap metrics the trainer adds to every log line (none for most kinds)."""
@@ -43,17 +51,27 @@ class DataKind:
         """What `gan eval` (and evaluation during training) computes when metrics= is not given."""
         raise NotImplementedError
 
+    def output_roles(self, fmt: str, interpolate: bool = False, gif: bool = False) -> tuple[str, ...]:
+        """What `gan sample` writes, main output first: "grid" or "scatter" (the view, a PNG),
+        "folder" (one PNG per sample), "npy" (the samples as an array), "gif" (an animated walk).
+        fmt is the sample config's format= (grid, png, npy)."""
+        raise NotImplementedError
+
 
 class ImageKind(DataKind):
     name = "image"
     describe = "images"
     conv_layout = True
     interpolates = True
+    compared_by_features = True
 
     def view(self, generated, source=None, nrow=None):
         from gan_cli.outputs import plots
 
         return plots.image_grid(generated, nrow=nrow)
+
+    def clip(self, generated):
+        return generated.clamp_(-1, 1)  # pixels: [-1, 1] is black to white
 
     def default_metrics(self, n_classes, features="classifier"):
         # class coverage is over the data set's own classes, so it needs the classifier
@@ -63,12 +81,18 @@ class ImageKind(DataKind):
             return ["fid", "kid", "pr", "coverage", "score"]
         return ["fid", "kid", "pr", "score"]
 
+    def output_roles(self, fmt, interpolate=False, gif=False):
+        if interpolate:
+            return ("grid", "gif") if gif else ("grid",)
+        return {"grid": ("grid",), "png": ("folder",), "npy": ("npy",)}[fmt]
+
 
 class PointsKind(DataKind):
     """2D mixtures (ring8, grid25): `source.modes` and `source.mode_std` describe the mixture."""
 
     name = "points"
     describe = "2D points"
+    view_needs_source = True
 
     def shown(self, n_samples):
         return POINTS_SHOWN
@@ -87,6 +111,10 @@ class PointsKind(DataKind):
 
     def default_metrics(self, n_classes, features="classifier"):
         return ["modes"]
+
+    def output_roles(self, fmt, interpolate=False, gif=False):
+        # a scatter shows the points over the real mixture; the .npy holds them (format=npy: only that)
+        return ("npy",) if fmt == "npy" else ("scatter", "npy")
 
 
 KINDS: dict[str, DataKind] = {}
@@ -114,3 +142,10 @@ def kind_of_shape(shape) -> DataKind:
     """The kind of a sample shape where only the shape is known (old checkpoints): vectors are
     points, (C, H, W) images."""
     return KINDS["points"] if len(tuple(shape)) == 1 else KINDS["image"]
+
+
+def kind_of_data(data_cfg: Any, shape) -> DataKind:
+    """The kind a data config records (`kind`, where a data source writes it), else the one its
+    sample shape implies: what `gan sample` and `gan eval` ask about a checkpoint's data."""
+    recorded = data_cfg.get("kind") if hasattr(data_cfg, "get") else getattr(data_cfg, "kind", None)
+    return kind_named(str(recorded)) if recorded else kind_of_shape(shape)

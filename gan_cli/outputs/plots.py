@@ -37,16 +37,15 @@ def scatter(real: Tensor, fake: Tensor, extent: float, size: int = 512, dot: int
 
 
 def save_png(image: Tensor, path) -> None:
-    """Write the PNG; a failure (a full disk) is one UserError naming the file, and no partial file
-    is left behind."""
-    from pathlib import Path
-
-    from torchvision.utils import save_image
-
+    """Write a (3, H, W) or (1, H, W) picture in [0, 1] as a PNG, atomically; a failure (a full
+    disk) is one UserError naming the file, and no partial file is left behind."""
     from gan_cli.errors import UserError
+    from gan_cli.outputs import atomic, images
 
+    if image.shape[0] == 1:
+        image = image.expand(3, -1, -1)  # an RGB file, as torchvision's save_image writes it
     try:
-        save_image(image, str(path))
+        with atomic.replacing(path) as tmp:
+            images.pil_image(images.unit_to_uint8(image)).save(tmp, format="PNG")
     except OSError as error:
-        Path(path).unlink(missing_ok=True)
         raise UserError(f"could not write {path}: {error.strerror or error}") from None

@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from gan_cli.outputs import checkpoint, plots
+from gan_cli.outputs.images import to_uint8, unit_to_uint8
 
 from gan_cli import models, sampling
 from gan_cli.commands.config import SampleConfig, validate_sample
@@ -79,6 +80,11 @@ def run(ckpt, **overrides) -> list[Path]:
 
 def generator_of(ckpt: Path, use_ema: bool = True):
     return sampling.load_generator(ckpt, "cpu", use_ema).generator
+
+
+def grid_pixels(samples: torch.Tensor, nrow: int | None) -> np.ndarray:
+    """(H, W, 3) uint8: the grid of samples as its PNG holds it."""
+    return unit_to_uint8(plots.image_grid(samples, nrow)).permute(1, 2, 0).numpy()
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -146,7 +152,7 @@ def test_grid_layout_follows_nrow(ckpts, tmp_path, name, n, nrow, columns, rows,
     assert png_size(path) == (columns * (side + 2) + 2, rows * (side + 2) + 2)
     images = torch.from_numpy(np.load(run(ckpts[name], n=n, format="npy", out=str(tmp_path / "s.npy"))[0]))
     with Image.open(path) as grid:
-        assert np.array_equal(np.asarray(grid.convert("RGB")), sampling._grid_u8(images, nrow).numpy())
+        assert np.array_equal(np.asarray(grid.convert("RGB")), grid_pixels(images, nrow))
 
 
 @pytest.mark.parametrize("name,mode,side", [("mnist", "L", 28), ("cifar", "RGB", 32)])
@@ -155,9 +161,9 @@ def test_png_format_writes_one_file_per_sample(ckpts, tmp_path, name, mode, side
     assert folder == tmp_path / "pngs"
     files = sorted(folder.iterdir())
     assert [f.name for f in files] == [f"{i:06d}.png" for i in range(5)]
-    expected = sampling.to_uint8(
+    expected = to_uint8(
         torch.from_numpy(np.load(run(ckpts[name], n=5, format="npy", out=str(tmp_path))[0]))
-    )
+    ).permute(0, 2, 3, 1)
     for file, pixels in zip(files, expected, strict=True):
         with Image.open(file) as image:
             assert image.mode == mode and image.size == (side, side)
@@ -240,7 +246,7 @@ def test_interpolation_grid_and_gif(ckpts, tmp_path):
     walks = sampling.interpolate(G, seed=seed, rows=3, steps=5, batch_size=256, device="cpu")
     with Image.open(grid) as image:
         assert np.array_equal(
-            np.asarray(image.convert("RGB")), sampling._grid_u8(walks.flatten(0, 1), 5).numpy()
+            np.asarray(image.convert("RGB")), grid_pixels(walks.flatten(0, 1), 5)
         )
     with Image.open(gif) as image:
         assert image.n_frames == 5

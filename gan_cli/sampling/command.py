@@ -1,0 +1,79 @@
+"""`run`: what `gan sample` does, without Hydra (tests call it directly)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from gan_cli.errors import UserError
+from gan_cli.sampling.destinations import plan_outputs
+from gan_cli.sampling.generation import generate, interpolate
+from gan_cli.sampling.latents import latent_batches, sample_seed, step_size
+from gan_cli.sampling.loading import load_generator, resolve_checkpoint
+from gan_cli.sampling.writers import _source, write_gif, write_grid, write_npy, write_png_folder, write_view
+
+log = logging.getLogger("gan_cli.commands.sample")
+
+
+def run(cfg: Any, run_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Sample as the config says; returns the files and folders written, main output first.
+
+    cfg has the keys of gan_cli.commands.config.SampleConfig, already checked by validate_sample.
+    """
+    ckpt = resolve_checkpoint(cfg.ckpt)  # before torch is imported: a wrong path answers at once
+    import torch
+
+    from gan_cli import device as devices
+
+    target = devices.resolve(cfg.device)
+    loaded = load_generator(ckpt, target, use_ema=cfg.use_ema)
+    kind = loaded.kind
+    if cfg.interpolate and not kind.interpolates:
+        raise UserError(
+            f"interpolate=true needs image data; {ckpt} was trained on data={loaded.data.get('name')} "
+            f"({kind.describe}): drop interpolate=true"
+        )
+    paths = plan_outputs(cfg, kind, run_dir)
+    for role, path in paths.items():
+        folder = path if role == "folder" else path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(f"cannot create the folder {folder} ({error.strerror or error})") from None
+    log.info(
+        "checkpoint %s (step %s, %s weights, data %s), %d %s, seed %d (latents apart from the "
+        "training grids'), device %s",
+        ckpt, loaded.step, loaded.weights, loaded.data.get("name"), cfg.n,
+        "rows" if cfg.interpolate else "samples", cfg.seed, target,
+    )  # fmt: skip
+
+    G, n, batch_size = loaded.generator, cfg.n, step_size(cfg.batch_size)
+    try:
+        if cfg.interpolate:
+            walks = interpolate(G, sample_seed(cfg.seed), n, cfg.steps, batch_size, target)
+            write_grid(walks.flatten(0, 1), cfg.steps, paths["grid"])
+            if "gif" in paths:
+                write_gif(walks, paths["gif"])
+            return list(paths.values())
+
+        batches = latent_batches(sample_seed(cfg.seed), n, G, batch_size)
+        generated = (kind.clip(batch) for batch in generate(G, batches, target, math.ceil(n / batch_size)))
+        if "folder" in paths:
+            write_png_folder(generated, n, paths["folder"])
+            return list(paths.values())
+        view = "grid" if "grid" in paths else "scatter" if "scatter" in paths else None
+        if view is None:  # only the array: written batch by batch, never all in memory
+            write_npy(generated, n, loaded.shape, paths["npy"])
+            return list(paths.values())
+        samples = torch.cat(list(generated))
+        source = _source(loaded.data) if kind.view_needs_source else None
+        write_view(kind.view(samples, source, nrow=cfg.nrow), paths[view])
+        if "npy" in paths:
+            write_npy([samples], n, loaded.shape, paths["npy"])
+    except OSError as error:
+        where = error.filename or ", ".join(map(str, paths.values()))
+        raise UserError(f"cannot write {where} ({error.strerror or error})") from None
+    return list(paths.values())

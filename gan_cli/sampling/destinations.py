@@ -1,0 +1,61 @@
+"""Where `gan sample` writes, decided (and refused where it cannot be) before any sampling."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from gan_cli.errors import UserError
+
+SUFFIX = {"grid": ".png", "scatter": ".png", "gif": ".gif", "npy": ".npy"}
+
+
+def plan_outputs(cfg: Any, kind: Any, run_dir: str | os.PathLike | None) -> dict[str, Path]:
+    """What is written where: role -> path, main output first. The data kind (a DataKind or its
+    name) says which roles there are (DataKind.output_roles: "grid", "gif", "folder", "npy",
+    "scatter").
+
+    out=<name>.png / <name>.npy names the main file and the others take its stem (walk.png and
+    walk.gif); any other name with a suffix (x.jpg) is a file name too, and refused, so that no
+    folder is ever called x.jpg; a name without one, an existing folder or one ending in `/` is a
+    folder. Without out= the files go into run_dir.
+    """
+    from gan_cli.data import kinds
+
+    kind = kinds.kind_named(kind) if isinstance(kind, str) else kind
+    roles = kind.output_roles(cfg.format, bool(cfg.interpolate), bool(cfg.gif))
+    stem = "interpolation" if cfg.interpolate else "samples"
+
+    if cfg.out is None:
+        if run_dir is None:
+            raise ValueError("sampling.run needs out= in the config or a run_dir")
+        folder, own_folder = Path(run_dir), False
+    else:
+        out = Path(os.path.expanduser(str(cfg.out)))
+        folder, own_folder = out, True
+        if out.suffix and not out.is_dir() and not str(cfg.out).endswith(os.sep):
+            what = "interpolate=true" if cfg.interpolate else f"format={cfg.format}"
+            if roles == ("folder",):
+                raise UserError(
+                    f"out={cfg.out}: {what} writes one PNG per sample into a folder; "
+                    "give out=<folder> (or out=<name.x>/ for a dotted name)"
+                )
+            allowed = sorted({SUFFIX[role] for role in roles if role != "gif"})
+            if out.suffix.lower() not in allowed:
+                raise UserError(
+                    f"out={cfg.out}: {what} writes a {' and a '.join(allowed)} file; "
+                    f"give out=<name>{allowed[0]}, or out=<folder>/ for a folder"
+                )
+            folder, stem, own_folder = out.parent, out.stem, False
+        elif out.exists() and not out.is_dir():
+            raise UserError(f"out={cfg.out} is a file; give a new name, a folder, or <name>.png / <name>.npy")
+
+    paths = {}
+    for role in roles:
+        if role == "folder":
+            # out=<folder> holds the images themselves; a run folder keeps them in samples/.
+            paths[role] = folder if own_folder else folder / stem
+        else:
+            paths[role] = folder / f"{stem}{SUFFIX[role]}"
+    return paths

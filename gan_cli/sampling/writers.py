@@ -1,0 +1,86 @@
+"""The files `gan sample` writes. Each whole file is written atomically (gan_cli.outputs.atomic):
+an interrupted run never leaves a half-written file that looks complete. Pixels come from the one
+uint8 conversion (gan_cli.outputs.images)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gan_cli.outputs import atomic
+
+if TYPE_CHECKING:
+    import torch
+
+GIF_FRAME_MS = 150
+
+
+def write_npy(generated: Iterable[torch.Tensor], n: int, shape: tuple[int, ...], path: Path) -> Path:
+    """float32 (n, *shape), written batch by batch: 50,000 CIFAR images need not fit in memory twice."""
+    import numpy as np
+
+    with atomic.replacing(path) as tmp:
+        array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, *shape))
+        filled = 0
+        for batch in generated:
+            array[filled : filled + batch.shape[0]] = batch.numpy()
+            filled += batch.shape[0]
+        array.flush()
+        del array  # the memory map holds the file open until it is gone
+    return path
+
+
+def write_png_folder(generated: Iterable[torch.Tensor], n: int, folder: Path) -> Path:
+    """One PNG per sample, 000000.png on (each file is small: written as it is, not renamed)."""
+    from gan_cli.outputs.images import pil_image, to_uint8
+
+    folder.mkdir(parents=True, exist_ok=True)
+    digits = max(6, len(str(n - 1)))
+    index = 0
+    for batch in generated:
+        for pixels in to_uint8(batch):
+            pil_image(pixels).save(folder / f"{index:0{digits}d}.png")
+            index += 1
+    return folder
+
+
+def write_view(picture: torch.Tensor, path: Path) -> Path:
+    """A data kind's view of the samples (DataKind.view: a grid, a scatter plot) as a PNG."""
+    from gan_cli.outputs import plots
+
+    plots.save_png(picture, path)
+    return path
+
+
+def write_grid(images: torch.Tensor, nrow: int | None, path: Path) -> Path:
+    from gan_cli.outputs import plots
+
+    return write_view(plots.image_grid(images, nrow), path)
+
+
+def write_scatter(points: torch.Tensor, data_cfg: dict[str, Any], path: Path) -> Path:
+    """Generated points over as many real ones (the 2D set is generated in memory, no files)."""
+    from gan_cli.data import kinds
+
+    return write_view(kinds.kind_named("points").view(points, _source(data_cfg)), path)
+
+
+def write_gif(walks: torch.Tensor, path: Path) -> Path:
+    """walks (rows, steps, C, H, W): frame j is the grid of every row's j-th image."""
+    from gan_cli.outputs import plots
+    from gan_cli.outputs.images import pil_image, unit_to_uint8
+
+    frames = [pil_image(unit_to_uint8(plots.image_grid(walks[:, step]))) for step in range(walks.shape[1])]
+    with atomic.replacing(path) as tmp:
+        frames[0].save(tmp, save_all=True, append_images=frames[1:], duration=GIF_FRAME_MS, loop=0)
+    return path
+
+
+def _source(data_cfg: dict[str, Any]) -> Any:
+    """The real data a view draws beside the samples, rebuilt from the checkpoint's data config."""
+    from types import SimpleNamespace
+
+    from gan_cli import data
+
+    return data.build(SimpleNamespace(**data_cfg), "cpu", 1)
