@@ -29,7 +29,8 @@ def stderr_console() -> Any:
 
 class Bar:
     """One bar. `status=True` adds a text column that `update(status=...)` fills (the training
-    bar's latest losses). `transient=True` removes the bar when it closes."""
+    bar's latest losses). `transient=True` removes the bar when it closes. `enabled=False` makes
+    it a no-op even on a terminal."""
 
     def __init__(
         self,
@@ -39,9 +40,12 @@ class Bar:
         completed: int = 0,
         transient: bool = False,
         status: bool = False,
+        enabled: bool = True,
     ) -> None:
         self._progress = None
         self._task = None
+        if not enabled:  # the caller's switch (a library call that must stay quiet)
+            return
         console = stderr_console() if console is None else console
         if not console.is_terminal:
             return
