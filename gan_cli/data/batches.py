@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import torch
+if TYPE_CHECKING:  # the functions import torch: `import gan_cli.data` stays light
+    import torch
 
 
 class Batches(Protocol):
@@ -27,6 +28,8 @@ class Batches(Protocol):
 
 def images_to_float(images_u8: torch.Tensor) -> torch.Tensor:
     """uint8 pixels -> float32 in [-1, 1]; 0 and 255 land exactly on -1 and 1."""
+    import torch
+
     return images_u8.to(torch.float32).div_(127.5).sub_(1.0)
 
 
@@ -36,6 +39,8 @@ def sample_indices(num_examples: int, n: int) -> torch.Tensor:
     A private generator keeps plots and metrics from shifting the training RNG stream, so a run
     that evaluates and one that does not still draw the same batches.
     """
+    import torch
+
     generator = torch.Generator().manual_seed(0)
     if n <= num_examples:
         return torch.randperm(num_examples, generator=generator)[:n]

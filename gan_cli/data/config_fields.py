@@ -1,10 +1,17 @@
-"""Reading config values without caring whether cfg is a DictConfig, a dataclass or a namespace."""
+"""Reading config values without caring whether cfg is a DictConfig, a dataclass or a namespace;
+the keys every data set's schema has."""
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from gan_cli.errors import UserError
+
+# OmegaConf's marker for a required key (omegaconf.MISSING), written out so this module stays
+# free of OmegaConf: a schema field with it must be set in the YAML file or on the command line.
+MISSING = "???"
 
 _REQUIRED = object()
 
@@ -21,3 +28,22 @@ def read_field(cfg: Any, name: str, default: Any = _REQUIRED) -> Any:
     if value is _REQUIRED or (default is _REQUIRED and value in (None, "")):
         raise UserError(f"data.{name} is required; set it, e.g. data.{name}=...")
     return value
+
+
+# Data sets are found (or downloaded) under root; the GAN_DATA_DIR variable moves it for every run.
+DATA_ROOT_DEFAULT = "${oc.env:GAN_DATA_DIR,data}"
+
+
+@dataclass
+class DataConfig:
+    """Keys every data set has; a data set's schema extends it."""
+
+    name: str = MISSING
+    root: str = DATA_ROOT_DEFAULT  # the data sets' folder (torchvision layout under it); GAN_DATA_DIR overrides
+    download: bool = False  # fetch the files when they are missing
+
+
+def schema_default(schema: type, key: str) -> Any:
+    """The default a schema gives `key`, for builders reading a config that may lack it."""
+    spec = schema.__dataclass_fields__[key]
+    return spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default

@@ -7,25 +7,19 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch.utils.data import DataLoader
-
-from gan_cli.data.config_fields import read_field
-from gan_cli.data.image_files import (
-    DecodeReport,
-    ImageFiles,
-    ImageListing,
-    ProbeReport,
-    detect_channels,
-    find_images,
-    image_extensions,
-)
-from gan_cli.data.memory import InMemoryImages, fits_in_memory
-from gan_cli.data.registry import register
-from gan_cli.data.streaming import StreamingImages, one_line_loader_errors
+from gan_cli.data.config_fields import DataConfig, read_field
 from gan_cli.errors import DataNotFoundError, UserError
+from gan_cli.registry import DATA, Range
+
+if TYPE_CHECKING:  # torch is imported by the functions that decode: registering costs nothing
+    import torch
+    from torch.utils.data import DataLoader
+
+    from gan_cli.data.image_files import ImageFiles, ImageListing
+    from gan_cli.data.memory import InMemoryImages
+    from gan_cli.data.streaming import StreamingImages
 
 logger = logging.getLogger("gan_cli.data")
 
@@ -33,6 +27,39 @@ _FILES_PER_WORKER_BATCH = 64
 
 
 AUTO = "auto"
+CHANNELS = (1, 3, AUTO)
+# What a config without data.channels (one written before the key existed) trained on: RGB.
+CHANNELS_BEFORE_AUTO = 3
+# More DataLoader workers than this only fork processes that wait for a core (1000 forked 1000).
+WORKERS_PER_CORE = 4
+
+
+@dataclass
+class FolderData(DataConfig):
+    name: str = "folder"
+    path: str = "???"  # required: data.path=/path/to/images (searched recursively)
+    image_size: int = 64  # shorter side resized to this, then center-cropped square
+    # 1 (grayscale), 3 (RGB), or auto: 1 when a sample of the images is all grayscale. Any, not
+    # Union[int, str]: a wrong number (2.5) then reaches validate, which names the allowed values.
+    channels: Any = AUTO
+    workers: int = 2  # DataLoader workers for decoding (and streaming when too big for memory)
+    max_memory_mb: int = 1024  # decoded size up to which the set is held in memory as uint8
+    strict: bool = False  # unreadable image files: skipped with a warning, or (true) an error naming the first
+
+
+def _check(cfg: Any) -> None:
+    if cfg.channels not in CHANNELS:
+        raise UserError(f"data.channels={cfg.channels!r} is out of range: 1, 3 or auto")
+
+
+def folder_shape(cfg: Any, look: bool = True) -> tuple[int, int, int]:
+    """(C, S, S) from the config; channels=auto looks at the images (look=False: the largest, 3).
+    Checkpoints record the shape they trained, so sampling does not look."""
+    size = int(read_field(cfg, "image_size", FolderData.image_size))
+    channels = _channels_field(read_field(cfg, "channels", CHANNELS_BEFORE_AUTO))
+    if channels == AUTO:
+        channels = resolve_channels(cfg) if look else 3
+    return (int(channels), size, size)
 
 
 @dataclass(frozen=True)
@@ -48,15 +75,15 @@ class FolderSettings:
     def from_config(cls, cfg: Any) -> FolderSettings:
         settings = cls(
             path=Path(os.path.expanduser(str(read_field(cfg, "path")))),
-            image_size=int(read_field(cfg, "image_size", 64)),
-            channels=_channels_field(read_field(cfg, "channels", 3)),
-            workers=int(read_field(cfg, "workers", 2)),
-            max_memory_mb=int(read_field(cfg, "max_memory_mb", 1024)),
-            strict=bool(read_field(cfg, "strict", False)),
+            image_size=int(read_field(cfg, "image_size", FolderData.image_size)),
+            channels=_channels_field(read_field(cfg, "channels", CHANNELS_BEFORE_AUTO)),
+            workers=int(read_field(cfg, "workers", FolderData.workers)),
+            max_memory_mb=int(read_field(cfg, "max_memory_mb", FolderData.max_memory_mb)),
+            strict=bool(read_field(cfg, "strict", FolderData.strict)),
         )
         if settings.image_size < 1:
             raise UserError(f"data.image_size={settings.image_size} is out of range; use an integer >= 1")
-        if settings.channels not in (1, 3, AUTO):
+        if settings.channels not in CHANNELS:
             raise UserError(
                 f"data.channels={settings.channels} is not valid; use 1 (grayscale), 3 (RGB) or auto"
             )
@@ -90,6 +117,8 @@ def resolve_channels(cfg: Any, listing: ImageListing | None = None) -> int:
         return int(settings.channels)
     key = str(settings.path.resolve())
     if key not in _DETECTED:
+        from gan_cli.data.image_files import detect_channels
+
         files = (listing or _list_images(settings)).files
         _DETECTED[key] = detect_channels(files)
         channels, why = _DETECTED[key]
@@ -104,6 +133,8 @@ def resolve_channels(cfg: Any, listing: ImageListing | None = None) -> int:
 
 
 def _list_images(settings: FolderSettings) -> ImageListing:
+    from gan_cli.data.image_files import find_images, image_extensions
+
     if not settings.path.exists():
         raise DataNotFoundError(
             f"image folder {settings.path} does not exist; set data.path to a folder of images"
@@ -144,6 +175,9 @@ def _report_unreadable(settings: FolderSettings, total: int, failures: list[tupl
 
 
 def _worker_loader(dataset, settings: FolderSettings) -> DataLoader:
+    import torch
+    from torch.utils.data import DataLoader
+
     return DataLoader(
         dataset,
         batch_size=_FILES_PER_WORKER_BATCH,
@@ -155,6 +189,11 @@ def _worker_loader(dataset, settings: FolderSettings) -> DataLoader:
 
 def decode_all(listing: ImageListing, settings: FolderSettings) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Every readable image as one uint8 (N, C, S, S) tensor, in file order, with its labels."""
+    import torch
+
+    from gan_cli.data.image_files import DecodeReport
+    from gan_cli.data.streaming import one_line_loader_errors
+
     size, count = settings.image_size, len(listing.files)
     images = torch.empty((count, settings.channels, size, size), dtype=torch.uint8)
     kept_indices: list[int] = []
@@ -177,6 +216,9 @@ def decode_all(listing: ImageListing, settings: FolderSettings) -> tuple[torch.T
 
 def readable_files(listing: ImageListing, settings: FolderSettings) -> ImageFiles:
     """The streaming data set, minus files whose header or structure is broken."""
+    from gan_cli.data.image_files import ImageFiles, ProbeReport
+    from gan_cli.data.streaming import one_line_loader_errors
+
     broken: set[int] = set()
     failures: list[tuple[str, str]] = []
     with one_line_loader_errors():
@@ -192,8 +234,24 @@ def readable_files(listing: ImageListing, settings: FolderSettings) -> ImageFile
     return ImageFiles(files, labels, settings.channels, settings.image_size, settings.strict)
 
 
-@register("folder")
+@DATA.register(
+    "folder",
+    schema=FolderData,
+    summary="any folder of images (data.path=...); first-level subfolders become classes",
+    ranges={
+        "image_size": Range(8, 1024),
+        "channels": Range(1, 3, note="1 or 3", words=(AUTO,)),
+        "workers": Range(0, WORKERS_PER_CORE * (os.cpu_count() or 1), note=f"{WORKERS_PER_CORE} per core"),
+        "max_memory_mb": Range(0, 2**20),
+    },
+    kind="image",
+    shape=folder_shape,
+    check=_check,
+)
 def build_folder(cfg: Any, device: torch.device, batch_size: int) -> InMemoryImages | StreamingImages:
+    from gan_cli.data.memory import InMemoryImages, fits_in_memory
+    from gan_cli.data.streaming import StreamingImages
+
     settings = FolderSettings.from_config(cfg)
     listing = _list_images(settings)
     settings = dataclasses.replace(settings, channels=resolve_channels(cfg, listing))

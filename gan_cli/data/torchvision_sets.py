@@ -17,18 +17,44 @@ import shutil
 import socket
 import struct
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from gan_cli.data.config_fields import read_field
-from gan_cli.data.memory import InMemoryImages
-from gan_cli.data.registry import register
-from gan_cli.data.shapes import IMAGE_SETS
+from gan_cli.data.config_fields import DataConfig, read_field
 from gan_cli.errors import DataNotFoundError, UserError
+from gan_cli.outputs import atomic
+from gan_cli.registry import DATA
+
+if TYPE_CHECKING:  # torch is imported by the builders: registering costs nothing at startup
+    import torch
+
+    from gan_cli.data.memory import InMemoryImages
 
 logger = logging.getLogger("gan_cli.data")
+
+
+@dataclass
+class TorchvisionData(DataConfig):
+    """MNIST, Fashion-MNIST and CIFAR-10 share it: each YAML file sets only its name."""
+
+    download: bool = True  # torchvision downloads the files when they are missing
+    split: str = "train"  # train or test
+
+
+SPLITS = ("train", "test")
+
+
+def _check_split(cfg: Any) -> None:
+    if cfg.split not in SPLITS:
+        raise UserError(f"data.split={cfg.split!r} is out of range: {' or '.join(SPLITS)}")
+
+
+def _register(name: str, shape: tuple[int, int, int], summary: str):
+    # labeled, with a test split: class coverage and the classifier's features apply
+    return DATA.register(
+        name, schema=TorchvisionData, summary=summary, kind="image", shape=shape, splits=SPLITS, check=_check_split
+    )
 
 # Where Debian's `dataset-fashion-mnist` package puts the four .gz IDX files (no torchvision layout).
 DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -68,8 +94,8 @@ def _short_reason(error: BaseException) -> str:
 
 
 def _split_is_train(cfg: Any) -> bool:
-    split = read_field(cfg, "split", "train")
-    if split not in ("train", "test"):
+    split = read_field(cfg, "split", TorchvisionData.split)
+    if split not in SPLITS:
         raise UserError(f"data.split={split!r} is not valid; use 'train' or 'test'")
     return split == "train"
 
@@ -153,7 +179,7 @@ def _check_idx_split(raw_folder: Path, cfg: Any) -> None:
         raise UserError(
             f"{name}: {path} is unreadable as an IDX file ({reason}); delete it and download again"
         ) from None
-    expected = IMAGE_SETS[name][1:]
+    expected = DATA.get(name).shape[1:]
     problem = None
     if (height, width) != expected:
         problem = f"its images are {height}x{width}, {name} has {expected[0]}x{expected[1]}"
@@ -169,6 +195,8 @@ def _check_idx_split(raw_folder: Path, cfg: Any) -> None:
 
 
 def _images_from_idx_set(dataset: Any, raw_folder: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    import torch
+
     labels = dataset.targets.to(torch.int64)
     if labels.numel() and int(labels.max()) >= _N_CLASSES:
         raise UserError(
@@ -179,9 +207,11 @@ def _images_from_idx_set(dataset: Any, raw_folder: Path) -> tuple[torch.Tensor, 
     return dataset.data.unsqueeze(1), labels
 
 
-@register("mnist")
+@_register("mnist", (1, 28, 28), "handwritten digits, 28x28 grayscale, 10 classes")
 def build_mnist(cfg: Any, device: torch.device, batch_size: int) -> InMemoryImages:
     from torchvision.datasets import MNIST  # imported here: torchvision adds seconds to CLI startup
+
+    from gan_cli.data.memory import InMemoryImages
 
     raw = Path(str(read_field(cfg, "root", "data")), "MNIST", "raw")
     _check_idx_split(raw, cfg)
@@ -194,7 +224,8 @@ def extract_debian_fashion_mnist(raw_folder: Path) -> bool:
     """Unpack Debian's Fashion-MNIST .gz files into torchvision's layout once; False if there are none.
 
     torchvision accepts the split only when all four uncompressed files are present, so all four
-    are written, each through a temporary name so an interrupted unpack is never mistaken for data.
+    are written, each atomically (gan_cli.outputs.atomic) so an interrupted unpack is never mistaken
+    for data.
     """
     if all((raw_folder / name).is_file() for name in _IDX_FILES):
         return True
@@ -206,17 +237,18 @@ def extract_debian_fashion_mnist(raw_folder: Path) -> bool:
         target = raw_folder / name
         if target.is_file():
             continue
-        partial = target.with_name(target.name + ".partial")
-        with gzip.open(source, "rb") as compressed, open(partial, "wb") as plain:
-            shutil.copyfileobj(compressed, plain, length=1 << 20)
-        os.replace(partial, target)
+        with atomic.replacing(target) as partial, gzip.open(source, "rb") as compressed:
+            with open(partial, "wb") as plain:
+                shutil.copyfileobj(compressed, plain, length=1 << 20)
     logger.info("unpacked Fashion-MNIST from %s into %s", DEBIAN_FASHION_MNIST_DIR, raw_folder)
     return True
 
 
-@register("fashion_mnist")
+@_register("fashion_mnist", (1, 28, 28), "Zalando's clothing images, 28x28 grayscale, 10 classes")
 def build_fashion_mnist(cfg: Any, device: torch.device, batch_size: int) -> InMemoryImages:
     from torchvision.datasets import FashionMNIST
+
+    from gan_cli.data.memory import InMemoryImages
 
     raw = Path(str(read_field(cfg, "root", "data")), "FashionMNIST", "raw")
     try:
@@ -238,9 +270,12 @@ def build_fashion_mnist(cfg: Any, device: torch.device, batch_size: int) -> InMe
     return InMemoryImages(images, labels, 10, device, batch_size)
 
 
-@register("cifar10")
+@_register("cifar10", (3, 32, 32), "small photos, 32x32 RGB, 10 classes")
 def build_cifar10(cfg: Any, device: torch.device, batch_size: int) -> InMemoryImages:
+    import torch
     from torchvision.datasets import CIFAR10
+
+    from gan_cli.data.memory import InMemoryImages
 
     searched = os.path.join(str(read_field(cfg, "root", "data")), CIFAR10.base_folder)
     how_to_get = _how_to_get(CIFAR10.base_folder)
