@@ -2,8 +2,8 @@
 
 Hydra calls on_multirun_start and on_multirun_end once, in the launching process, whatever the
 launcher; the jobs themselves may run elsewhere, so the summary is read from the job folders
-(gan_cli.commands.sweeps), never collected from job return values. Importing this module stays light: Hydra
-instantiates the callback for single runs too.
+(gan_cli/outputs/sweep_table.py), never collected from job return values. Importing this module
+stays light: Hydra instantiates the callback for single runs too.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from omegaconf import DictConfig, read_write
 
 from gan_cli.commands import sweeps
 from gan_cli.errors import UserError
+from gan_cli.outputs import sweep_table
 
 FAILED_SWEEP_EXIT = 1
 
@@ -57,7 +58,7 @@ class SweepSummary(Callback):
         if mismatch:
             sys.stderr.write(f"gan: note: {mismatch}\n")
         if sweep.failed:
-            diverged = sum(job.status == sweeps.DIVERGED for job in sweep.failed)
+            diverged = sum(job.status == sweep_table.DIVERGED for job in sweep.failed)
             what = "diverged" if diverged == len(sweep.failed) else "failed"
             if 0 < diverged < len(sweep.failed):
                 what += f" ({diverged} diverged)"
@@ -71,7 +72,7 @@ class SweepSummary(Callback):
             raise SystemExit(FAILED_SWEEP_EXIT)
 
 
-def _direction_mismatch(config: DictConfig, sweep: sweeps.Sweep) -> str | None:
+def _direction_mismatch(config: DictConfig, sweep: sweep_table.Sweep) -> str | None:
     """A search (Optuna) that optimizes the wrong way round looks like it works: say so."""
     direction = config.hydra.sweeper.get("direction")
     direction = getattr(direction, "name", direction)  # the plugin's default is an Enum
@@ -87,10 +88,10 @@ def _direction_mismatch(config: DictConfig, sweep: sweeps.Sweep) -> str | None:
     )
 
 
-def _show(sweep_dir: Path) -> sweeps.Sweep:
+def _show(sweep_dir: Path) -> sweep_table.Sweep:
     sweep = sweeps.summarize(sweep_dir)
-    files = sweeps.write_files(sweep) if sweep.jobs else ()
-    sweeps.print_summary(sweep, files=files)
+    files = sweep_table.write_files(sweep) if sweep.jobs else ()
+    sweep_table.print_summary(sweep, files=files)
     return sweep
 
 
@@ -107,7 +108,7 @@ def failed_search_error(error: BaseException) -> UserError | None:
     if not sweep.jobs or len(sweep.failed) < len(sweep.jobs):
         return None
     _show(sweep_dir)
-    first = sweeps._relative(sweep.failed[0].folder / sweeps.ERROR_FILE, Path.cwd())
+    first = sweep_table._relative(sweep.failed[0].folder / sweep_table.ERROR_FILE, Path.cwd())
     return UserError(
-        f"every trial of the search failed (see {sweeps.ERROR_FILE} in the job folders, e.g. {first})"
+        f"every trial of the search failed (see {sweep_table.ERROR_FILE} in the job folders, e.g. {first})"
     )
