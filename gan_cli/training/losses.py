@@ -8,29 +8,82 @@ Every loss has the same two call shapes, so the trainer never branches on the na
 losses with ``g_needs_real`` read the second argument of ``g_loss``. Regularizers (gradient
 penalty, R1, weight clipping) live in ``gan_cli.training.penalties``; their weights travel on the
 ``GANLoss`` so the trainer gets everything it needs from ``build(cfg.loss)``.
+
+Each loss registers in gan_cli.registry.LOSSES with its schema (the keys of its YAML file) and
+ranges. torch is imported inside the functions, so registering costs nothing at startup.
 """
+
+from __future__ import annotations
 
 import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import torch
-import torch.nn.functional as F
-from torch import Tensor
+from typing import TYPE_CHECKING
 
 from gan_cli.errors import UserError
+from gan_cli.registry import LOSSES, MAX_FLOAT, Range
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+
+# ---- the config keys ----------------------------------------------------------------------------
+@dataclass
+class LossConfig:
+    """Keys every loss has: the regularizers (gan_cli.training.penalties) combine with any objective."""
+
+    name: str = "???"
+    gp_lambda: float = 0.0  # WGAN-GP (Gulrajani et al. 2017): lambda * E[(||grad D(x_hat)||_2 - 1)^2], paper: 10
+    r1_gamma: float = 0.0  # R1 (Mescheder et al. 2018): gamma/2 * E[||grad D(x)||^2] on real data
+    r1_every: int = 1  # R1 every k D steps with its weight times k (lazy, Karras et al. 2020; StyleGAN2: 16)
+    clip: float = 0.0  # weight clipping to [-clip, clip], wgan only (Arjovsky et al. 2017: 0.01)
+
+
+_WEIGHT = Range(0.0, MAX_FLOAT, note="0 = off")
+REGULARIZER_RANGES = {
+    "gp_lambda": _WEIGHT,
+    "r1_gamma": _WEIGHT,
+    "r1_every": Range(1, 10**6, note="D steps between R1 updates"),
+    "clip": _WEIGHT,
+}
+_TARGET = Range(-MAX_FLOAT, MAX_FLOAT)
+
+
+# The losses without keys of their own: LossConfig under their names.
+@dataclass
+class NSLoss(LossConfig):
+    name: str = "ns"
+
+
+@dataclass
+class MinimaxLoss(LossConfig):
+    name: str = "minimax"
+
+
+@dataclass
+class HingeLoss(LossConfig):
+    name: str = "hinge"
+
+
+@dataclass
+class RelativisticLoss(LossConfig):
+    name: str = "relativistic"
 
 
 # ---- non-saturating and minimax (Goodfellow et al. 2014) ----------------------------------------
 def ns_d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     """Discriminator loss of Goodfellow et al. 2014: -E[log D(x)] - E[log(1 - D(G(z)))],
     with D = sigmoid(logit): -log sigmoid(t) = softplus(-t), -log(1 - sigmoid(t)) = softplus(t)."""
+    import torch.nn.functional as F
+
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
 
 def ns_g_loss(fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
     """Non-saturating generator loss (Goodfellow et al. 2014, sec. 3): -E[log D(G(z))]."""
+    import torch.nn.functional as F
+
     return F.softplus(-fake_logits).mean()
 
 
@@ -42,6 +95,8 @@ def minimax_g_loss(fake_logits: Tensor, real_logits: Tensor | None = None) -> Te
     """Saturating generator loss, the game as written in Goodfellow et al. 2014, eq. 1:
     G minimizes E[log(1 - D(G(z)))] = E[-softplus(t)]. Its gradient sigmoid(t) vanishes
     exactly when D rejects the fakes confidently, which is why the paper recommends ns."""
+    import torch.nn.functional as F
+
     return -F.softplus(fake_logits).mean()
 
 
@@ -66,6 +121,8 @@ def lsgan_g_loss(fake_logits: Tensor, real_logits: Tensor | None = None, c: floa
 def hinge_d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     """Lim & Ye 2017 (Geometric GAN), Miyato et al. 2018, sec. 4:
     E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]: D stops pushing once a sample is past its margin."""
+    import torch.nn.functional as F
+
     return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
 
 
@@ -90,6 +147,8 @@ def relativistic_d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     """RaSGAN, Jolicoeur-Martineau 2018, sec. 4.3 (standard form):
     -E[log sigmoid(C(x) - E C(G(z)))] - E[log(1 - sigmoid(C(G(z)) - E C(x)))].
     D judges whether real data is more realistic than the average fake, and vice versa."""
+    import torch.nn.functional as F
+
     return (
         F.softplus(fake_logits.mean() - real_logits).mean()
         + F.softplus(fake_logits - real_logits.mean()).mean()
@@ -107,6 +166,8 @@ def relativistic_g_loss(fake_logits: Tensor, real_logits: Tensor | None = None) 
 # ---- D's output for the logs ---------------------------------------------------------------------
 def discriminator_confidence(logits: Tensor) -> Tensor:
     """Mean D output as a probability (D(x), D(G(z)) in the logs), kept on the device."""
+    import torch
+
     return torch.sigmoid(logits.detach()).mean()
 
 
@@ -141,75 +202,108 @@ class GANLoss:
         return discriminator_score(logits)
 
 
-_LOSSES: dict[str, Callable[[object], GANLoss]] = {}
-
-
-def register(name: str):
-    def decorator(factory: Callable[[object], GANLoss]) -> Callable[[object], GANLoss]:
-        _LOSSES[name] = factory
-        return factory
-
-    return decorator
-
-
-def available() -> list[str]:
-    return sorted(_LOSSES)
-
-
-def _field(cfg, key: str, default):
-    # Tests and library callers may pass a plain object holding only `name`.
-    value = getattr(cfg, key, None)
-    return default if value is None else value
-
-
-@register("ns")
+# ---- the registered losses ----------------------------------------------------------------------
+# Each builder looks its functions up when it runs (module globals), so a test that patches
+# losses.ns_d_loss changes what the trainer gets.
+@LOSSES.register("ns", schema=NSLoss, summary="non-saturating (Goodfellow et al. 2014)", ranges=REGULARIZER_RANGES)
 def _ns(cfg: object) -> GANLoss:
     return GANLoss("ns", ns_d_loss, ns_g_loss)
 
 
-@register("minimax")
+@LOSSES.register(
+    "minimax",
+    schema=MinimaxLoss,
+    summary="the saturating minimax game as written (Goodfellow et al. 2014, eq. 1)",
+    ranges=REGULARIZER_RANGES,
+)
 def _minimax(cfg: object) -> GANLoss:
     return GANLoss("minimax", minimax_d_loss, minimax_g_loss)
 
 
-@register("lsgan")
+@dataclass
+class LSGANLoss(LossConfig):
+    name: str = "lsgan"
+    a: float = LSGAN_A  # D's target for fakes
+    b: float = LSGAN_B  # D's target for real data
+    c: float = LSGAN_C  # the value G wants D to give its fakes
+
+
+def _check_lsgan(cfg) -> None:
+    if cfg.a == cfg.b:
+        raise UserError(
+            f"loss.a={cfg.a} equals loss.b: D's targets for fake and real data must differ "
+            "(Mao et al. 2017 use a=-1 b=1 c=0, or a=0 b=1 c=1)"
+        )
+
+
+@LOSSES.register(
+    "lsgan",
+    schema=LSGANLoss,
+    summary="least squares on D's raw output (Mao et al. 2017)",
+    ranges={**REGULARIZER_RANGES, "a": _TARGET, "b": _TARGET, "c": _TARGET},
+    check=_check_lsgan,
+)
 def _lsgan(cfg: object) -> GANLoss:
-    a = float(_field(cfg, "a", LSGAN_A))
-    b = float(_field(cfg, "b", LSGAN_B))
-    c = float(_field(cfg, "c", LSGAN_C))
+    c = LOSSES.settings(cfg, "lsgan")
     return GANLoss(
         "lsgan",
-        functools.partial(lsgan_d_loss, a=a, b=b),
-        functools.partial(lsgan_g_loss, c=c),
+        functools.partial(lsgan_d_loss, a=c.a, b=c.b),
+        functools.partial(lsgan_g_loss, c=c.c),
         logits_are_probabilities=False,
     )
 
 
-@register("hinge")
+@LOSSES.register(
+    "hinge", schema=HingeLoss, summary="hinge (Lim & Ye 2017; SN-GAN)", ranges=REGULARIZER_RANGES
+)
 def _hinge(cfg: object) -> GANLoss:
     return GANLoss("hinge", hinge_d_loss, hinge_g_loss, logits_are_probabilities=False)
 
 
-@register("wgan")
+@dataclass
+class WGANLoss(LossConfig):
+    name: str = "wgan"
+    clip: float = 0.01  # the paper's weight clipping (Arjovsky et al. 2017); WGAN-GP: loss.clip=0 loss.gp_lambda=10
+
+
+# Weight clipping bounds a critic's Lipschitz constant; a classifier or margin loss gains nothing
+# from it but capacity loss (Arjovsky et al. 2017 clip only the WGAN critic): `clips` says which.
+@LOSSES.register(
+    "wgan",
+    schema=WGANLoss,
+    summary="Wasserstein critic (Arjovsky et al. 2017); needs clip, gp_lambda or spectral norm",
+    ranges=REGULARIZER_RANGES,
+    clips=True,
+    needs_lipschitz=True,
+)
 def _wgan(cfg: object) -> GANLoss:
     return GANLoss("wgan", wgan_d_loss, wgan_g_loss, logits_are_probabilities=False)
 
 
-@register("relativistic")
+@LOSSES.register(
+    "relativistic",
+    schema=RelativisticLoss,
+    summary="relativistic average standard GAN (Jolicoeur-Martineau 2018)",
+    ranges=REGULARIZER_RANGES,
+)
 def _relativistic(cfg: object) -> GANLoss:
     return GANLoss("relativistic", relativistic_d_loss, relativistic_g_loss, g_needs_real=True)
 
 
+def available() -> list[str]:
+    return LOSSES.names()
+
+
 def build(cfg) -> GANLoss:
-    name = getattr(cfg, "name", None)
-    if name not in _LOSSES:
-        raise UserError(f"unknown loss '{name}'; valid losses: {', '.join(available())}")
-    loss = _LOSSES[name](cfg)
-    # Regularizers combine with any loss, so they are read once here rather than per factory.
+    """The loss `cfg.name` with the regularizer settings of cfg (a DictConfig or any attribute
+    object; absent keys take the schema's defaults)."""
+    settings = LOSSES.settings(cfg)
+    loss = LOSSES.get(settings.name).builder(cfg)
+    # Regularizers combine with any loss, so they are read once here rather than per builder.
     return dataclasses.replace(
         loss,
-        gp_lambda=float(_field(cfg, "gp_lambda", 0.0)),
-        r1_gamma=float(_field(cfg, "r1_gamma", 0.0)),
-        r1_every=int(_field(cfg, "r1_every", 1)),
-        clip=float(_field(cfg, "clip", 0.0)),
+        gp_lambda=settings.gp_lambda,
+        r1_gamma=settings.r1_gamma,
+        r1_every=settings.r1_every,
+        clip=settings.clip,
     )
