@@ -246,11 +246,11 @@ def load_or_train(
     data_cfg: Mapping[str, Any],
     device: torch.device | str,
     note: Callable[[str], None] = log.info,
-    progress: Any = None,
+    bar: Any = None,
 ) -> TrainedClassifier:
     """The cached classifier of this data set, or a new one trained, measured and cached.
 
-    progress: an object with start(description, total) and advance() (a progress bar), or None.
+    bar: opens a progress bar, bar(description, total) -> gan_cli.outputs.progress.Bar, or None.
     """
     path = cache_path(data_cfg)
     payload = cache.load(path)
@@ -268,11 +268,11 @@ def load_or_train(
         f"{EPOCHS} epochs; once, then cached)"
     )
     started = time.perf_counter()
-    on_batch = None
-    if progress is not None:
-        progress.start("training the classifier", EPOCHS * math.ceil(train_images.shape[0] / BATCH_SIZE))
-        on_batch = progress.advance
-    model = fit(train_images, train_labels, n_classes, device, on_batch=on_batch)
+    if bar is None:
+        model = fit(train_images, train_labels, n_classes, device)
+    else:
+        with bar("training the classifier", EPOCHS * math.ceil(train_images.shape[0] / BATCH_SIZE)) as shown:
+            model = fit(train_images, train_labels, n_classes, device, on_batch=shown.advance)
     score = accuracy(model, test_images, test_labels) if test_images.shape[0] else float("nan")
     seconds = time.perf_counter() - started
     saved = cache.save(

@@ -6,7 +6,8 @@
   hub cache. Its 2048-d pool features and its softmax over the 1008 logits (Inception Score).
 
 Every result names the extractor it was computed with: numbers from different extractors do not
-compare.
+compare. Each extractor registers its builder in gan_cli.registry.EXTRACTORS (what features=
+accepts); this module imports torch only inside its functions, so reading the registry is cheap.
 """
 
 from __future__ import annotations
@@ -17,16 +18,16 @@ import os
 import socket
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING, Any
 
 from gan_cli.errors import UserError
+from gan_cli.registry import EXTRACTORS
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
 
 log = logging.getLogger("gan_cli.commands.eval")
-
-NAMES = ("classifier", "inception")
 
 INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
 # A mirror for machines that cannot reach the URL above: any URL urllib opens, file:// included.
@@ -48,6 +49,8 @@ class Extractor:
 
     def __call__(self, images_u8: Tensor) -> tuple[Tensor, Tensor | None]:
         """uint8 (N, C, H, W) -> float32 features (N, num_features) and probabilities, on the CPU."""
+        import torch
+
         features, probs = [], []
         with torch.no_grad():
             for chunk in images_u8.split(self.batch_size):
@@ -91,6 +94,8 @@ class InceptionExtractor(Extractor):
     batch_size = 100
 
     def __init__(self, device: torch.device | str, weights: Path | None = None) -> None:
+        import torch
+
         weights = inception_weights() if weights is None else weights
         try:
             from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
@@ -140,6 +145,8 @@ def _bounded_sockets(timeout: float) -> Iterator[None]:
 
 def inception_weights_path() -> Path:
     """Where torch's hub cache keeps the weights (also where torch-fidelity itself looks)."""
+    import torch
+
     return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_URL.rsplit("/", 1)[1]
 
 
@@ -149,19 +156,20 @@ def inception_url() -> str:
 
 def inception_weights() -> Path:
     """The cached weights file, fetched first when absent; one-line UserError when it cannot be."""
+    import torch
+
+    from gan_cli.outputs import atomic
+
     path = inception_weights_path()
     if path.is_file():
         return path
-    partial = path.with_name(path.name + ".partial")
     url = inception_url()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         log.info("fetching the FID Inception weights from %s", url)
-        with _bounded_sockets(FETCH_TIMEOUT_S):
+        with _bounded_sockets(FETCH_TIMEOUT_S), atomic.replacing(path) as partial:
             torch.hub.download_url_to_file(url, str(partial), progress=False)
-        os.replace(partial, path)
     except Exception as error:  # no network, DNS failure, timeout, HTTP error, full disk
-        partial.unlink(missing_ok=True)
         raise UserError(
             f"features=inception: cannot fetch the FID Inception weights from {url} "
             f"({_short(error)}); use features=classifier offline, or copy the file to {path}"
@@ -169,17 +177,34 @@ def inception_weights() -> Path:
     return path
 
 
+@EXTRACTORS.register("classifier", summary="gan_cli's own CNN trained on the data set (offline)")
+def _classifier(
+    data_cfg: Mapping[str, Any], device: Any, note: Callable[[str], None], bar: Callable | None
+) -> Extractor:
+    from gan_cli.metrics import classifier
+
+    return ClassifierExtractor(classifier.load_or_train(data_cfg, device, note, bar))
+
+
+@EXTRACTORS.register("inception", summary="the Inception-v3 of published FIDs (fetched once)")
+def _inception(
+    data_cfg: Mapping[str, Any], device: Any, note: Callable[[str], None], bar: Callable | None
+) -> Extractor:
+    return InceptionExtractor(device)
+
+
+NAMES = tuple(EXTRACTORS.names())  # what features= accepts, registered above
+
+
 def build(
     name: str,
     data_cfg: Mapping[str, Any],
     device: torch.device | str,
     note: Callable[[str], None] = log.info,
-    progress: Any = None,
+    bar: Callable | None = None,
 ) -> Extractor:
-    if name == "classifier":
-        from gan_cli.metrics import classifier
-
-        return ClassifierExtractor(classifier.load_or_train(data_cfg, device, note, progress))
-    if name == "inception":
-        return InceptionExtractor(device)
-    raise UserError(f"features={name} is not valid; valid: {', '.join(NAMES)}")
+    """The extractor registered as `name`. bar: opens a progress bar, bar(description, total)
+    (gan_cli.outputs.progress.Bar), for the work an extractor may do first (training a classifier)."""
+    if name not in EXTRACTORS:
+        raise UserError(f"features={name} is not valid; valid: {', '.join(EXTRACTORS.names())}")
+    return EXTRACTORS.get(name).builder(data_cfg, device, note, bar)

@@ -1,0 +1,82 @@
+"""`run`: what `gan eval` does, without Hydra (tests call it directly)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gan_cli.errors import UserError
+from gan_cli.evaluation.evaluator import Evaluator
+from gan_cli.evaluation.results import merge_results, output_path, previous_results, write_results
+
+
+@dataclass
+class EvalRun:
+    path: Path  # the results file written
+    report: dict[str, Any]  # this evaluation: its settings, metrics and result rows
+    rows: list[dict[str, Any]] = field(default_factory=list)  # this evaluation's result rows
+    saved: dict[str, Any] = field(default_factory=dict)  # the file's content: every score kept
+
+
+def run(cfg: Any, note: Callable[[str], None] | None = None) -> EvalRun:
+    """`gan eval` without Hydra: cfg has the keys of gan_cli.commands.config.EvalConfig, already
+    checked by validate_eval. Writes the results into the results file (merge_results: earlier
+    scores with other settings stay) and returns them."""
+    from gan_cli import device as devices
+    from gan_cli import sampling
+
+    started = time.perf_counter()
+    ckpt = sampling.resolve_checkpoint(cfg.ckpt)
+    path = output_path(cfg.out, ckpt)
+    if path.parent.exists() and not path.parent.is_dir():
+        raise UserError(f"out={cfg.out}: {path.parent} is a file; give a folder or a .json file")
+    previous_results(path)  # refused before the evaluation, not after it
+    target = devices.resolve(cfg.device)
+    loaded = sampling.load_generator(ckpt, target, use_ema=cfg.use_ema)
+    data_cfg = dict(loaded.data)
+    if cfg.data_root is not None:
+        data_cfg["root"] = str(cfg.data_root)
+    metrics = None if cfg.metrics is None else [str(m) for m in cfg.metrics]
+
+    evaluator = Evaluator(
+        data_cfg, cfg.features, cfg.split, cfg.n, target, cfg.batch_size, progress=True, note=note
+    )
+    names = evaluator.resolve_metrics(metrics)
+    values = evaluator.evaluate(loaded.generator, names, seed=cfg.seed)
+
+    when = dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+    facts = evaluator.describe()
+    rows = [
+        {
+            "metric": key,
+            "value": value,
+            "extractor": facts["extractor"],
+            "n": facts["n"],
+            "split": facts["split"],
+            "checkpoint": str(ckpt.resolve()),
+            "weights": loaded.weights,
+            "step": loaded.step,
+            "seed": cfg.seed,
+            "time": when,
+        }
+        for key, value in values.items()
+    ]
+    report = {
+        "checkpoint": str(ckpt.resolve()),
+        "step": loaded.step,
+        "weights": loaded.weights,
+        **facts,
+        "seed": cfg.seed,
+        "time": when,
+        "seconds": round(time.perf_counter() - started, 2),
+        "metrics": values,
+        "results": rows,
+    }
+    # read again: another evaluation may have added to the file meanwhile
+    saved = {**report, "results": merge_results(previous_results(path), rows)}
+    write_results(saved, path)
+    return EvalRun(path, report, rows, saved)

@@ -1,0 +1,366 @@
+"""The Evaluator: scores generators against one data set, extractor, split and n.
+
+    evaluator = Evaluator(data_cfg, features="classifier", split="test", n=10000, device="cpu")
+    evaluator.evaluate(G, ["fid", "kid"], seed=0)   # -> {"fid": ..., "kid": ..., "kid_std": ...}
+    evaluate_generator(G, data_cfg, ["fid"])       # the same through an in-memory cache of evaluators
+
+The data kind decides how: images go through a feature extractor (gan_cli.metrics.extractors)
+and the metrics compare the real and generated feature sets (features.py); 2D points are scored
+on the points themselves against the known mixture. Which metrics apply, and which are the
+default, come from the metrics' registry entries (metrics.py) and the data kind.
+
+Deterministic for a given seed: latents come from gan_cli.sampling (latent i depends only on the
+seed) through the generator contract, the real sample is a fixed set of indices, and KID's subsets
+are drawn from the seed. The global RNG is never touched, so a training run that evaluates draws
+the same batches as one that does not. torch is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from gan_cli.errors import UserError
+from gan_cli.evaluation import metrics as registered
+from gan_cli.evaluation.features import FeatureSet, extract, real_features
+from gan_cli.metrics import extractors
+from gan_cli.registry import EXTRACTORS, METRICS
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor, nn
+
+    from gan_cli.outputs.progress import Bar
+
+log = logging.getLogger("gan_cli.commands.eval")
+
+FEATURES = extractors.NAMES  # the registered extractors' names (features=)
+SPLITS = ("train", "test")
+DEFAULT_N = 10_000
+DEFAULT_BATCH_SIZE = 500
+MAX_CACHED_EVALUATORS = 4
+
+
+def plain_data_config(data_cfg: Any) -> dict[str, Any]:
+    """A DictConfig, a mapping or an attribute object -> a plain dict of the data config."""
+    try:
+        from omegaconf import DictConfig, OmegaConf
+
+        if isinstance(data_cfg, DictConfig):
+            return dict(OmegaConf.to_container(data_cfg, resolve=True))
+    except ImportError:  # pragma: no cover - omegaconf comes with hydra
+        pass
+    if isinstance(data_cfg, Mapping):
+        return dict(data_cfg)
+    return dict(vars(data_cfg))
+
+
+def _has_splits(name: str) -> bool:
+    from gan_cli.data.shapes import IMAGE_SETS
+
+    return name in IMAGE_SETS
+
+
+def module_device(module: nn.Module, fallback: torch.device) -> torch.device:
+    for parameter in module.parameters():
+        return parameter.device
+    return fallback
+
+
+class Evaluator:
+    """Scores generators against one data set, extractor, split and n.
+
+    The extractor and the real features are set up on construction (a classifier may be trained
+    there the first time, inception weights fetched): errors come before any generator is
+    evaluated. `evaluate` may then be called any number of times.
+    """
+
+    def __init__(
+        self,
+        data_cfg: Any,
+        features: str = "classifier",
+        split: str = "test",
+        n: int = DEFAULT_N,
+        device: torch.device | str = "cpu",
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: bool = False,
+        note: Callable[[str], None] | None = None,
+    ) -> None:
+        import torch
+
+        from gan_cli.data import kinds
+        from gan_cli.data.shapes import data_shape
+
+        if features not in EXTRACTORS:
+            raise UserError(f"features={features} is not valid; valid: {', '.join(EXTRACTORS.names())}")
+        if split not in SPLITS:
+            raise UserError(f"split={split} is not valid; valid: {', '.join(SPLITS)}")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+            raise UserError(f"n={n!r} is out of range: an integer >= 2")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise UserError(f"batch_size={batch_size!r} is out of range: an integer >= 1")
+        self.data = plain_data_config(data_cfg)
+        self.name = self.data.get("name")
+        self.shape = tuple(data_shape(self.data))
+        self.kind = kinds.kind_of_data(self.data, self.shape)
+        self.features = features
+        self.n = n
+        self.device = torch.device(device)
+        self.batch_size = batch_size
+        self._progress = progress
+        self._note = note or log.info
+        self.n_classes = 0
+        self.extractor = None
+        self.real: FeatureSet | None = None
+        self.source: Any = None  # the real data, for kinds scored on the samples themselves
+        self.n_real = 0
+        self.timings: dict[str, float] = {}
+        if self.kind.compared_by_features:
+            self.split = split if _has_splits(self.name) else "all"
+            self._setup_features(split)
+        else:
+            self.split = "-"  # the source is known (a 2D mixture): nothing real to sample
+            self._setup_source()
+
+    def _bar(self, description: str, total: int) -> Bar:
+        from gan_cli.outputs.progress import Bar
+
+        return Bar(total, description, transient=True, enabled=self._progress)
+
+    # -- what is known about the setup, for results files
+    @property
+    def extractor_name(self) -> str:
+        return self.features if self.kind.compared_by_features else self.kind.name
+
+    def describe(self) -> dict[str, Any]:
+        """Facts every result is tied to: the extractor (and its accuracy), split, n."""
+        facts: dict[str, Any] = {
+            "data": self.name,
+            "extractor": self.extractor_name,
+            "split": self.split,
+            "n": self.n,
+        }
+        if self.extractor is not None:
+            facts["n_real"] = self.n_real
+            facts["extractor_id"] = self.extractor.ident
+            facts.update(self.extractor.info)
+        return facts
+
+    # -- setup
+    def _setup_source(self) -> None:
+        from gan_cli import data
+
+        self.source = data.build(SimpleNamespace(**self.data), "cpu", 1)
+        self._cap_n(self.source.num_examples, f"points of data={self.name} (its data.n_points)")
+
+    def _setup_features(self, split: str) -> None:
+        from gan_cli import data
+
+        real_set = data.build(SimpleNamespace(**{**self.data, "split": split}), self.device, self.batch_size)
+        self.n_classes = real_set.n_classes
+        if self.features == "classifier" and self.n_classes == 0:
+            where = f" at {self.data.get('path')}" if self.data.get("path") else ""
+            raise UserError(
+                f"features=classifier needs class labels and data={self.name}{where} has none "
+                "(no class subfolders); use features=inception"
+            )
+        self.extractor = extractors.build(self.features, self.data, self.device, self._note, self._bar)
+        if self.extractor.n_classes not in (0, self.n_classes):
+            raise UserError(
+                f"the cached classifier {self.extractor.info.get('classifier')} has "
+                f"{self.extractor.n_classes} classes and data={self.name} has {self.n_classes}; delete it"
+            )
+        self._cap_n(real_set.num_examples, f"images in data={self.name} split={self.split}")
+        self.n_real = self.n
+        if self.n_real < 2:
+            raise UserError(
+                f"data={self.name} split={self.split} has {real_set.num_examples} image(s); "
+                "the metrics need at least 2 real images"
+            )
+        images = self._real_images(real_set, self.n_real)
+        self.real = real_features(self.extractor, images, self.data, self.split, self.batch_size, self._bar)
+
+    def _cap_n(self, available: int, what: str) -> None:
+        """n beyond the data set's size becomes its size, for the generated samples too.
+
+        More real samples would only repeat examples, and the generated count follows so that
+        n=1e11 is a bounded evaluation, not days of generating (or an allocation that cannot fit).
+        For 2D sets the "size" is data.n_points, the set the model was trained on.
+        """
+        if self.n > available:
+            self._note(f"n={self.n:,} is more than the {available:,} {what}; using n={available:,}")
+            self.n = available
+
+    def _real_images(self, real_set: Any, n_real: int) -> Tensor:
+        """A fixed sample of n_real real images as uint8: the same indices as real_sample()."""
+        from gan_cli.data.batches import sample_indices
+        from gan_cli.outputs.images import to_uint8
+
+        if hasattr(real_set, "images"):
+            index = sample_indices(real_set.num_examples, n_real).to(real_set.images.device)
+            return real_set.images[index]
+        return to_uint8(real_set.real_sample(n_real))
+
+    # -- evaluation
+    def resolve_metrics(self, metrics: Sequence[str] | None) -> list[str]:
+        """The metrics to compute: the kind's defaults for None; UserError for any that cannot apply."""
+        if metrics is None:
+            names = self.kind.default_metrics(self.n_classes, self.features)
+            self._check_sample_counts(names)
+            return names
+        names = list(dict.fromkeys(str(m) for m in metrics))
+        if not names:
+            raise UserError("metrics=[] names no metric; give some, or metrics=null for the defaults")
+        what = f"data={self.name} ({self.kind.describe})"
+        valid_here = [entry.name for entry in METRICS if self.kind.name in entry.kinds]
+        for name in names:
+            entry = METRICS.get(name)
+            if self.kind.name not in entry.kinds:
+                raise UserError(
+                    f"metrics={name} does not apply to {what}; valid here: {', '.join(valid_here)}"
+                )
+            if entry.needs == "classes" and self.extractor.n_classes == 0:
+                raise UserError(
+                    f"metrics={name} counts the data set's own classes: it needs features=classifier "
+                    f"(features={self.features} has other classes)"
+                )
+        self._check_sample_counts(names)
+        return names
+
+    def _check_sample_counts(self, names: list[str]) -> None:
+        """Refused here, before any sample is generated (or a training run's first step), rather
+        than when the metric is computed."""
+        from gan_cli.metrics.precision_recall import K
+
+        count = min(self.n, self.n_real) if self.kind.compared_by_features else self.n
+        if "pr" in names and count <= K:
+            raise UserError(
+                f"metrics=pr needs more than {K} samples in each set (its k-NN radii use k={K}); "
+                f"n={self.n} gives {count}: raise n (gan eval) or trainer.eval_n (gan train)"
+            )
+
+    def _generated(self, generator: nn.Module, seed: int) -> Iterator[Tensor]:
+        """G's n samples, float32 on the CPU, a batch at a time (latents through the contract)."""
+        from gan_cli import sampling
+
+        step = sampling.step_size(self.batch_size)
+        device = module_device(generator, self.device)
+        first = 0
+        for z in sampling.latent_batches(seed, self.n, generator, step):
+            out = sampling.forward(generator, z, device, first)
+            first += z.shape[0]
+            if tuple(out.shape[1:]) != self.shape:
+                raise UserError(
+                    f"the generator makes samples of shape {tuple(out.shape[1:])} and data={self.name} "
+                    f"has {self.shape}: evaluate it against the data it was trained on"
+                )
+            yield out
+
+    def evaluate(
+        self, generator: nn.Module, metrics: Sequence[str] | None = None, seed: int = 0
+    ) -> dict[str, float]:
+        """{result key: value} for G's n samples (None: the kind's default metrics). G is put in
+        eval mode for the duration and given back in the mode it was in."""
+        names = self.resolve_metrics(metrics)
+        was_training = generator.training
+        generator.eval()
+        try:
+            description = f"generating {self.n:,} {self.kind.describe}"
+            return self._score(self._generated(generator, seed), names, seed, description)
+        finally:
+            generator.train(was_training)
+
+    def evaluate_samples(
+        self, samples: Tensor | Iterable[Tensor], metrics: Sequence[str] | None = None, seed: int = 0
+    ) -> dict[str, float]:
+        """The same for samples made elsewhere: a tensor (N, *shape) or batches of them, images in
+        [-1, 1] (e.g. `gan sample format=npy` output, or real images for a real-vs-real floor)."""
+        import torch
+
+        names = self.resolve_metrics(metrics)
+        batches = samples.split(self.batch_size) if isinstance(samples, torch.Tensor) else samples
+        return self._score(iter(batches), names, seed, "scoring the samples")
+
+    def _context(self, batches: Iterator[Tensor], seed: int) -> registered.Context:
+        """What the metrics are computed from: the generated set's features (compared with the
+        real ones), or the samples themselves with the real source."""
+        import torch
+
+        from gan_cli.outputs.images import to_uint8
+
+        if not self.kind.compared_by_features:
+            samples = torch.cat(list(batches))
+            return registered.Context(None, None, 0, seed, samples=samples, source=self.source)
+        fake = extract(self.extractor, (to_uint8(batch) for batch in batches))  # clamps too
+        if fake.features.shape[0] < 2:
+            raise UserError(f"{fake.features.shape[0]} sample(s) to score: the metrics need at least 2")
+        return registered.Context(self.real, fake, self.extractor.n_classes, seed)
+
+    def _score(
+        self, batches: Iterator[Tensor], names: list[str], seed: int, description: str
+    ) -> dict[str, float]:
+        started = time.perf_counter()
+        with self._bar(description, math.ceil(self.n / self.batch_size)) as bar:
+            context = self._context(bar.iterate(batches), seed)
+        # Where the time of the last evaluation went (generating and extracting; each metric).
+        self.timings = {"samples_s": time.perf_counter() - started}
+        results: dict[str, float] = {}
+        for name in names:
+            started = time.perf_counter()
+            results.update(registered.compute(name, context))
+            self.timings[f"{name}_s"] = time.perf_counter() - started
+        return results
+
+
+# ---- what training calls ------------------------------------------------------------------------
+_EVALUATORS: dict[str, Evaluator] = {}
+
+
+def get_evaluator(
+    data_cfg: Any,
+    features: str = "classifier",
+    split: str = "test",
+    n: int = DEFAULT_N,
+    device: torch.device | str = "cpu",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    note: Callable[[str], None] | None = None,
+) -> Evaluator:
+    """The Evaluator for these settings, built once per process (the extractor and the real
+    features stay in memory between calls)."""
+    import torch
+
+    from gan_cli.metrics import cache
+
+    data = plain_data_config(data_cfg)
+    key = cache.digest([data, features, split, n, str(torch.device(device)), batch_size])
+    evaluator = _EVALUATORS.get(key)
+    if evaluator is None:
+        evaluator = Evaluator(data, features, split, n, device, batch_size, note=note)
+        if len(_EVALUATORS) >= MAX_CACHED_EVALUATORS:
+            _EVALUATORS.pop(next(iter(_EVALUATORS)))
+        _EVALUATORS[key] = evaluator
+    return evaluator
+
+
+def evaluate_generator(
+    generator: nn.Module,
+    data_cfg: Any,
+    metrics: Sequence[str] | None = None,
+    n: int = DEFAULT_N,
+    features: str = "classifier",
+    split: str = "test",
+    device: torch.device | str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    seed: int = 0,
+) -> dict[str, float]:
+    """{result key: value} for G against the data set of data_cfg; cheap when called again with
+    the same settings. device None: where G's parameters are."""
+    import torch
+
+    target = module_device(generator, torch.device("cpu")) if device is None else device
+    evaluator = get_evaluator(data_cfg, features, split, n, target, batch_size)
+    return evaluator.evaluate(generator, metrics, seed)
