@@ -7,6 +7,11 @@ runs started in the same second get two folders, and a run refused here has writ
 
 Hydra turns an exception raised in a callback into a warning and carries on, which would run the
 command in a shared folder; errors are therefore reported here and end the process.
+
+Under torchrun (or submitit) every rank runs the command through Hydra, and `${now:...}` may differ
+between them: rank 0 claims the folder and publishes it (run_folder.publish); every other rank
+waits for it, uses it without claiming, and writes nothing of Hydra's there (no .hydra/, no log
+file: only rank 0 writes files).
 """
 
 from __future__ import annotations
@@ -20,16 +25,36 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf, read_write
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from gan_cli import distributed
 from gan_cli.commands import errors_report, paths
-
 from gan_cli.outputs import run_folder
 
 
 def _claim(config: DictConfig, key: str, may_hold_a_run: bool) -> Path:
+    """This launch's folder: claimed here on rank 0 (the only rank of a plain run), published for
+    the other ranks, which take it from rank 0."""
+    context = distributed.current()
+    if not context.is_distributed:
+        return _claim_here(config, key, may_hold_a_run)
+    root = run_folder.rank_root(_configured(config, key))
+    launch = distributed.launch_key()
+    if not context.is_main:
+        folder = run_folder.wait_for_main(root, launch, context.rank)
+        _set(config, key, folder)
+        return folder
+    try:
+        folder = _claim_here(config, key, may_hold_a_run)
+    except Exception as error:  # the other ranks stop at once with rank 0's reason, not after a wait
+        run_folder.publish(root, launch, None, errors_report.one_line(error))
+        raise
+    run_folder.publish(root, launch, folder)
+    return folder
+
+
+def _claim_here(config: DictConfig, key: str, may_hold_a_run: bool) -> Path:
     node, leaf = key.rsplit(".", 1)
-    readonly = config.hydra._get_node_flag("readonly")
     HydraConfig.instance().set_config(config)  # for ${hydra:...} in the folder's name, as run_job does
     folder = Path(os.path.expanduser(str(OmegaConf.select(config, key))))
     # A name with ${...} in it (${now:...} by default) is made up: a taken one gets a suffix.
@@ -37,10 +62,40 @@ def _claim(config: DictConfig, key: str, may_hold_a_run: bool) -> Path:
         folder = run_folder.claim_fresh(folder)
     else:
         folder = run_folder.claim_named(folder, key, may_hold_a_run)
+    _set(config, key, folder)
+    return folder
+
+
+def _configured(config: DictConfig, key: str) -> str:
+    """The folder's name as configured, ${...} unresolved: what every rank of a launch shares."""
+    node, leaf = key.rsplit(".", 1)
+    return str(OmegaConf.to_container(OmegaConf.select(config, node), resolve=False)[leaf])
+
+
+def _set(config: DictConfig, key: str, folder: Path) -> None:
+    readonly = config.hydra._get_node_flag("readonly")
     OmegaConf.set_readonly(config.hydra, False)
     OmegaConf.update(config, key, str(folder).replace("${", "\\${"))  # the name made, never resolved again
     OmegaConf.set_readonly(config.hydra, readonly)  # as Hydra left it (set_config made it read-only)
-    return folder
+
+
+def _write_nothing(config: DictConfig) -> None:
+    """A rank other than 0 in rank 0's folder: no .hydra/ (rank 0 writes it) and no log file handler
+    (a second writer of train.log would interleave its lines); its warnings still reach stderr."""
+    readonly = config.hydra._get_node_flag("readonly")
+    OmegaConf.set_readonly(config.hydra, False)
+    with open_dict(config.hydra):
+        config.hydra.output_subdir = None
+        logging_cfg = config.hydra.get("job_logging")
+        handlers = logging_cfg.get("handlers") if logging_cfg is not None else None
+        if handlers:
+            files = [name for name, spec in handlers.items() if "FileHandler" in str(spec.get("class", ""))]
+            for name in files:
+                del handlers[name]
+            for owner in [logging_cfg.get("root"), *(logging_cfg.get("loggers") or {}).values()]:
+                if owner is not None and owner.get("handlers"):
+                    owner.handlers = [name for name in owner.handlers if name not in files]
+    OmegaConf.set_readonly(config.hydra, readonly)
 
 
 def _reported(action: Callable[[], None]) -> None:
@@ -62,6 +117,8 @@ class RunFolder(Callback):
             run_folder.forget()
             # `gan train resume=` names the folder of the run it continues (gan_cli/commands/resume.py)
             _claim(config, "hydra.run.dir", may_hold_a_run=bool(config.get("resume")))
+            if not distributed.current().is_main:
+                _write_nothing(config)
 
         _reported(claim)
 

@@ -155,3 +155,83 @@ def shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+# ---- one folder for every rank of a launch ------------------------------------------------------
+# Under torchrun every rank runs the command and its own ${now:...}, so each would name (and claim)
+# a folder of its own. Rank 0 claims one as above and publishes it in a small file keyed by the
+# launch; the other ranks wait for that file and use the folder without claiming it.
+RANKS_FOLDER = ".ranks"
+RANK_WAIT_ENV = "GAN_RANK_WAIT_S"
+RANK_WAIT_S = 120.0  # rank 0 composes its config and claims in about a second; a slow disk, more
+_POLL_S = 0.05
+
+
+def rank_root(configured: str) -> Path:
+    """Where a launch's rank file goes: the part of the configured (unresolved) folder name that
+    every rank computes alike, `outputs` for outputs/${now:%Y-%m-%d}/...; the folder's parent for a
+    name without ${...} (hydra.run.dir=runs/a: runs)."""
+    parts = Path(os.path.expanduser(configured)).parts
+    first_made_up = next((i for i, part in enumerate(parts) if "${" in part), len(parts) - 1)
+    static = parts[:first_made_up]
+    return Path(*static) if static else Path(".")
+
+
+def rank_file(root: Path, launch: str) -> Path:
+    return Path(root) / RANKS_FOLDER / launch
+
+
+def publish(root: Path, launch: str, folder: Path | None, error: str = "") -> Path:
+    """Rank 0: the folder it claimed (or the one-line error that stopped it), for the other ranks.
+    Written whole or not at all, so a waiting rank never reads half a name."""
+    import json
+
+    from gan_cli.outputs import atomic
+
+    path = rank_file(root, launch)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # absolute: a rank started in another working directory still finds the same folder
+    text = json.dumps({"run_dir": os.path.abspath(folder) if folder is not None else None, "error": error})
+    atomic.write_text(path, text + "\n")
+    return path
+
+
+def wait_for_main(root: Path, launch: str, rank: int, timeout_s: float | None = None) -> Path:
+    """Another rank: the folder rank 0 published, once it is there. Rank 0's own failure ends this
+    rank too, in one line; so does a wait past GAN_RANK_WAIT_S seconds (default 120)."""
+    import json
+    import time
+
+    if timeout_s is None:
+        timeout_s = _wait_limit()
+    path = rank_file(root, launch)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            published = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            published = None
+        if isinstance(published, dict):
+            if published.get("error"):
+                raise UserError(f"rank {rank}: rank 0 could not make the run folder: {published['error']}")
+            if published.get("run_dir"):
+                return Path(published["run_dir"])
+        if time.monotonic() >= deadline:
+            raise UserError(
+                f"rank {rank} waited {timeout_s:g} s for rank 0 to name the run folder in {path}; "
+                f"is rank 0 of this launch running? ({RANK_WAIT_ENV}=<seconds> waits longer)"
+            )
+        time.sleep(_POLL_S)
+
+
+def _wait_limit() -> float:
+    text = os.environ.get(RANK_WAIT_ENV, "")
+    if not text:
+        return RANK_WAIT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise UserError(f"{RANK_WAIT_ENV}={text!r} is not a positive number of seconds")
+    return value

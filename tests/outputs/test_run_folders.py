@@ -215,3 +215,83 @@ def test_a_sweep_whose_folder_is_taken_gets_a_fresh_one(tmp_path):
     fresh = tmp_path / "sweeps" / "ring8-2"
     assert sorted(p.name for p in fresh.iterdir() if p.is_dir()) == ["0-seed=1", "1-seed=2"]
     assert (fresh / "summary.csv").is_file() and "sweeps/ring8-2" in result.stdout
+
+
+# ---- every rank of a launch in rank 0's folder ---------------------------------------------------------
+# Each rank runs the callback as `gan train` under torchrun would: the config composed with its own
+# ${now:...}, RANK/WORLD_SIZE from the launcher. RANK_SCRIPT is one such rank in a process of its own.
+RANK_SCRIPT = """
+import sys
+from hydra import compose, initialize_config_module
+import gan_cli.commands.train  # the resolvers of the folder's name
+from gan_cli.commands.run_dir_callback import RunFolder
+with initialize_config_module(config_module="gan_cli.configs", version_base="1.3"):
+    config = compose(config_name="train", overrides=sys.argv[1:], return_hydra_config=True)
+RunFolder().on_run_start(config)
+print(config.hydra.run.dir, config.hydra.output_subdir, list(config.hydra.job_logging.handlers))
+"""
+# a name that differs in every process, as ${now:%H-%M-%S} can between ranks
+PER_RANK_NAME = "hydra.run.dir=outputs/${now:%Y-%m-%d}/${now:%H-%M-%S-%f}-${data.name}"
+
+
+def rank_env(rank: int, launch: str = "test-launch", **extra: str) -> dict[str, str]:
+    env = {**os.environ, "RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": str(rank)}
+    env.pop("HYDRA_FULL_ERROR", None)
+    return {**env, "TORCHELASTIC_RUN_ID": launch, **extra}
+
+
+def start_rank(rank: int, cwd: Path, *overrides: str, **extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", RANK_SCRIPT, "data=ring8", PER_RANK_NAME, *overrides],
+        cwd=cwd, env=rank_env(rank, **extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def test_two_ranks_agree_on_rank_0s_folder_and_only_rank_0_claims_it(tmp_path):
+    # rank 1 starts first and waits; rank 0 claims a folder, rank 1 takes that one
+    waiting = start_rank(1, tmp_path)
+    main = start_rank(0, tmp_path)
+    main_out, main_err = main.communicate(timeout=120)
+    other_out, other_err = waiting.communicate(timeout=120)
+    assert main.returncode == 0 and waiting.returncode == 0, main_err + other_err
+    main_dir, main_subdir, main_handlers = main_out.split(" ", 2)
+    other_dir, other_subdir, other_handlers = other_out.split(" ", 2)
+    assert Path(tmp_path / main_dir).resolve() == Path(other_dir).resolve()
+    days = [p for p in (tmp_path / "outputs").iterdir() if p.name != run_folder.RANKS_FOLDER]
+    assert [len(list(day.iterdir())) for day in days] == [1]  # one folder claimed, by rank 0
+    assert main_subdir == ".hydra" and "file" in main_handlers
+    assert other_subdir == "None" and "file" not in other_handlers  # rank 1 writes no .hydra/, no train.log
+
+
+def test_a_rank_waiting_for_rank_0_gives_up_in_one_line(tmp_path):
+    waiting = start_rank(1, tmp_path, GAN_RANK_WAIT_S="0.3")
+    _, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 2, err
+    assert err.count("\n") == 1 and err.startswith("gan: error: rank 1 waited 0.3 s for rank 0"), err
+
+
+def test_rank_0s_refusal_ends_the_other_ranks_at_once_with_its_reason(tmp_path):
+    (tmp_path / "taken" / "checkpoints").mkdir(parents=True)
+    main = start_rank(0, tmp_path, "hydra.run.dir=taken")
+    _, main_err = main.communicate(timeout=120)
+    assert main.returncode == 2 and "holds another run" in main_err
+    waiting = start_rank(1, tmp_path, "hydra.run.dir=taken")
+    _, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 2 and err.count("\n") == 1, err
+    assert "rank 0 could not make the run folder" in err and "holds another run" in err
+
+
+def test_launches_are_told_apart_by_torchrun_id_slurm_job_or_local_agent():
+    from gan_cli import distributed
+
+    assert distributed.launch_key({"TORCHELASTIC_RUN_ID": "a1"}) == "run-a1"
+    assert distributed.launch_key({"SLURM_JOB_ID": "7", "SLURM_STEP_ID": "2"}) == "slurm-7-2"
+    # torchrun's default id "none" is shared by every launch: the local agent (our parent) tells them apart
+    local = distributed.launch_key({"TORCHELASTIC_RUN_ID": "none", "MASTER_ADDR": "h", "MASTER_PORT": "1"})
+    assert local == f"h-1-{os.getppid()}"
+
+
+def test_the_rank_file_lies_where_every_rank_computes_the_same_name():
+    assert run_folder.rank_root("outputs/${now:%Y-%m-%d}/${now:%H-%M-%S}-x") == Path("outputs")
+    assert run_folder.rank_root("runs/a") == Path("runs")
+    assert run_folder.rank_root("${x}/b") == Path(".")
