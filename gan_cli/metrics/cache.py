@@ -68,6 +68,6 @@ def save(payload: dict[str, Any], path: Path) -> Path | None:
 
     try:
         return checkpoint.save(payload, path)
-    except OSError as error:
+    except UserError as error:  # checkpoint.save's one line for a failed write (OSError inside)
         log.warning("cannot write the cache file %s (%s); it will be computed again next time", path, error)
         return None
