@@ -13,6 +13,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from gan_cli.commands import dispatch, sweeps
+from gan_cli.outputs import sweep_table
 from tests.helpers import run_gan
 
 def _installed(module: str) -> bool:
@@ -263,6 +264,24 @@ def test_csv_and_markdown_hold_every_row(tmp_path):
     assert "| job | lr | status |" in markdown and "`data=ring8`" in markdown
     assert "| 1 | 0.0002 | failed |" in markdown and "no | good" in markdown
     assert "epochs" not in markdown  # diagnostics stay in the CSV
+
+
+def test_a_statistic_no_list_names_gets_a_column_after_todays_ones(tmp_path, capsys):
+    """A VAE's recon and kl (or any recipe's numbers) reach the table from summary.json, and from
+    metrics.jsonl for a job still running, without being listed anywhere."""
+    vae = {"steps": 20, "wall_time_s": 1.5, "recon": 0.25, "kl": 3.5}
+    make_job(tmp_path, 0, ["model=vae", "seed=0"], vae, ckpts=["last.pt"])
+    running = [{"step": 10, "epoch": 0.1, "recon": 0.5, "time": 9.0}]
+    make_job(tmp_path, 1, ["model=vae", "seed=1"], records=running)
+    make_job(tmp_path, 2, ["model=mlp", "seed=2"], ok_summary(1.3))
+    sweep = sweeps.summarize(tmp_path)
+    assert sweep.columns == ["steps", "wall_time_s", "img_per_s_median", "d_loss", "g_loss", "recon", "kl"]
+    assert sweep.jobs[1].numbers == {"steps": 10, "recon": 0.5}  # bookkeeping of a line is no column
+    sweeps.print_summary(sweep)
+    header = next(line for line in capsys.readouterr().out.splitlines() if "status" in line)
+    assert header.split()[-3:] == ["recon", "kl", "ckpt"]
+    rows = list(csv.DictReader(io.StringIO(sweep_table.to_csv(sweep))))
+    assert [(r["recon"], r["kl"]) for r in rows] == [("0.25", "3.5"), ("0.5", ""), ("", "")]
 
 
 def test_gan_sweeps_prints_the_table_through_the_dispatcher(tmp_path, capsys, monkeypatch):
