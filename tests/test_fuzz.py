@@ -1,5 +1,5 @@
-"""A fuzz that can fail: every numeric key the config knows (read from config.RANGES, so a new key is
-fuzzed without editing this file) gets the extremes, every path key long and odd paths, across
+"""A fuzz that can fail: every numeric key the config knows (read from config.RANGES and the
+registered options' ranges, so a new key or a new option is fuzzed without editing this file) gets the extremes, every path key long and odd paths, across
 `gan train`, `gan sample`, `gan eval` and `gan sweeps`; crafted files for `gan sweeps`.
 
 Each case must exit 0 or 2 with at most 3 lines on stderr, no traceback, in under TIME_LIMIT_S.
@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gan_cli.commands import dispatch as cli
-from gan_cli.commands.config import PATH_KEYS, RANGES, SCHEMAS
+from gan_cli.commands.config import PATH_KEYS, RANGES, group_schemas, option_ranges
 from gan_cli.commands.train import run
 from tests.helpers import compose_train, run_gan
 
@@ -36,16 +36,19 @@ FIGURES = {"cases": 0, "codes": collections.Counter(), "longest": (0.0, None)}
 def option_for(key: str) -> dict[str, str]:
     """The group option whose schema has the key (model.width: model=dcgan), as overrides."""
     group, _, name = key.partition(".")
-    options = SCHEMAS.get(group)
+    options = group_schemas().get(group)
     if not options or not name or "." in name:
         return {}
-    for option, schema in options.items():
-        if name in schema.__dataclass_fields__:
-            extra = {group: option}
-            if option == "folder":
-                extra["data.path"] = "missing-folder"
-            return extra
-    return {}
+    ranged = option_ranges().get(key)
+    candidates = [ranged[0]] if ranged else []
+    candidates += [option for option, schema in options.items() if name in schema.__dataclass_fields__]
+    if not candidates:
+        return {}
+    option = candidates[0]
+    extra = {group: option}
+    if option == "folder":
+        extra["data.path"] = "missing-folder"
+    return extra
 
 
 class CaseTimeout(Exception):
@@ -133,7 +136,7 @@ def fuzz(examples: int) -> settings:
 
 SLOW_FUZZ = settings(fuzz(400), derandomize=False)
 
-TRAIN_KEYS = sorted(RANGES["train"])
+TRAIN_KEYS = sorted({*RANGES["train"], *option_ranges()})
 SAMPLE_KEYS = sorted(RANGES["sample"])
 EVAL_KEYS = sorted(RANGES["eval"])
 

@@ -1,9 +1,12 @@
 """Config schemas: types via dataclasses (checked by OmegaConf while Hydra composes), ranges and
 cross-option rules in `validate`, both before torch is imported.
 
-Each group option's YAML file (configs/<group>/<option>.yaml) extends the schema stored here as
-`<group>_<option>_schema` (a name outside the groups, so help lists only real options), so a typo'd
-key or a wrong type is refused for that option alone.
+The root configs' schemas (train, sample, eval and the trainer) are written here. Every component
+(model family, data set, loss, optimizer, ...) brings its own schema, ranges and checks in its
+registration (gan_cli.registry); `register_schemas` stores each in Hydra's ConfigStore as
+`<group>_<option>_schema` (a name outside the groups, so help lists only real options), which the
+option's YAML file (configs/<group>/<option>.yaml) extends, so a typo'd key or a wrong type is
+refused for that option alone. An option without a YAML file (a plugin's) is stored in its group too.
 """
 
 import dataclasses
@@ -13,176 +16,14 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any, List, Optional
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from gan_cli import registry
 from gan_cli.errors import UserError
-
-DATA_ROOT_DEFAULT = "${oc.env:GAN_DATA_DIR,data}"
-
-
-# ---- model ---------------------------------------------------------------------------------------
-@dataclass
-class MLPModel:
-    name: str = "mlp"
-    z_dim: int = 100
-    g_hidden: List[int] = field(default_factory=lambda: [128, 256, 512, 1024])
-    d_hidden: List[int] = field(default_factory=lambda: [512, 256])
-    g_batchnorm: bool = True
-    slope: float = 0.2
-    d_spectral_norm: bool = False
-    minibatch_std: bool = False  # Karras et al. 2018: D's last layer also sees the batch's spread
-
-
-@dataclass
-class DCGANModel:
-    name: str = "dcgan"
-    z_dim: int = 100
-    width: int = 64
-    g_batchnorm: bool = True
-    d_batchnorm: bool = True
-    slope: float = 0.2
-    d_spectral_norm: bool = False  # true also drops D's BatchNorm (Miyato et al. 2018)
-    minibatch_std: bool = False  # Karras et al. 2018: one more feature map before D's last conv
-
-
-# ---- data ----------------------------------------------------------------------------------------
-@dataclass
-class TorchvisionData:
-    name: str = MISSING
-    root: str = DATA_ROOT_DEFAULT
-    download: bool = True
-    split: str = "train"
-
-
-@dataclass
-class FolderData:
-    name: str = "folder"
-    root: str = DATA_ROOT_DEFAULT
-    download: bool = False
-    path: str = MISSING
-    image_size: int = 64
-    # 1, 3 or auto (1 when the images are all grayscale). Any, not Union[int, str]: a wrong number
-    # (2.5) then reaches validate, which names the allowed values.
-    channels: Any = "auto"
-    workers: int = 2
-    max_memory_mb: int = 1024
-    strict: bool = False  # unreadable image files: skipped with a warning, or (true) an error
-
-
-@dataclass
-class Ring8Data:
-    name: str = "ring8"
-    root: str = DATA_ROOT_DEFAULT
-    download: bool = False
-    n_points: int = 100_000
-    std: float = 0.01
-    radius: float = 1.0
-
-
-@dataclass
-class Grid25Data:
-    name: str = "grid25"
-    root: str = DATA_ROOT_DEFAULT
-    download: bool = False
-    n_points: int = 100_000
-    std: float = 0.05
-
-
-# ---- loss ----------------------------------------------------------------------------------------
-@dataclass
-class LossBase:
-    """Keys every loss has: the regularizers (gan_cli.training.penalties) combine with any objective."""
-
-    name: str = MISSING
-    gp_lambda: float = 0.0  # gradient penalty weight (WGAN-GP uses 10); 0 = off
-    r1_gamma: float = 0.0  # R1 weight gamma, applied as gamma / 2; 0 = off
-    r1_every: int = 1  # R1 every this many D steps, weight scaled to match (lazy regularization)
-    clip: float = 0.0  # WGAN weight clipping bound c; 0 = off
-
-
-@dataclass
-class NSLoss(LossBase):
-    name: str = "ns"
-
-
-@dataclass
-class MinimaxLoss(LossBase):
-    name: str = "minimax"
-
-
-@dataclass
-class LSGANLoss(LossBase):
-    name: str = "lsgan"
-    a: float = -1.0  # D's target for fakes
-    b: float = 1.0  # D's target for real data
-    c: float = 0.0  # the value G wants D to give its fakes
-
-
-@dataclass
-class HingeLoss(LossBase):
-    name: str = "hinge"
-
-
-@dataclass
-class WGANLoss(LossBase):
-    name: str = "wgan"
-
-
-@dataclass
-class RelativisticLoss(LossBase):
-    name: str = "relativistic"
-
-
-# ---- optim ---------------------------------------------------------------------------------------
-SCHEDULES = ("constant", "linear")
-
-
-@dataclass
-class OptimBase:
-    name: str = MISSING
-    lr: float = 2e-4
-    g_lr: Optional[float] = None  # None: use lr (set both for TTUR)
-    d_lr: Optional[float] = None
-    schedule: str = "constant"  # constant | linear (decay to 0 at the last step)
-    g_schedule: Optional[str] = None  # None: use schedule
-    d_schedule: Optional[str] = None
-
-
-@dataclass
-class AdamOptim(OptimBase):
-    name: str = "adam"
-    lr: float = 2e-4
-    betas: List[float] = field(default_factory=lambda: [0.5, 0.999])
-    eps: float = 1e-8
-    weight_decay: float = 0.0
-
-
-@dataclass
-class AdamWOptim(AdamOptim):
-    name: str = "adamw"
-    weight_decay: float = 0.01
-
-
-@dataclass
-class RMSpropOptim(OptimBase):
-    name: str = "rmsprop"
-    lr: float = 5e-5
-    alpha: float = 0.99
-    eps: float = 1e-8
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-
-
-@dataclass
-class SGDOptim(OptimBase):
-    name: str = "sgd"
-    lr: float = 1e-2
-    momentum: float = 0.9
-    nesterov: bool = False
-    weight_decay: float = 0.0
-
+from gan_cli.registry import Range
 
 # ---- trainer and the whole train config -----------------------------------------------------------
 @dataclass
@@ -272,39 +113,62 @@ class EvalConfig:
     data_root: Optional[str] = None  # None: the checkpoint's data.root
 
 
-SCHEMAS = {
-    "model": {"mlp": MLPModel, "dcgan": DCGANModel},
-    "data": {
-        "mnist": TorchvisionData,
-        "fashion_mnist": TorchvisionData,
-        "cifar10": TorchvisionData,
-        "folder": FolderData,
-        "ring8": Ring8Data,
-        "grid25": Grid25Data,
-    },
-    "loss": {
-        "ns": NSLoss,
-        "minimax": MinimaxLoss,
-        "lsgan": LSGANLoss,
-        "hinge": HingeLoss,
-        "wgan": WGANLoss,
-        "relativistic": RelativisticLoss,
-    },
-    "optim": {"adam": AdamOptim, "adamw": AdamWOptim, "rmsprop": RMSpropOptim, "sgd": SGDOptim},
+# The registries whose components are picked by a config group of `gan train` (model=, data=, ...):
+# each option's keys sit under the group's key (cfg.model.*), its name in cfg.<group>.name.
+GROUPS: dict[str, registry.Registry] = {
+    r.key: r for r in (registry.MODELS, registry.DATA, registry.LOSSES, registry.OPTIMIZERS)
 }
 
 
+def group_schemas() -> dict[str, dict[str, type]]:
+    """group -> option -> schema, from the registries (built-in components and plugins)."""
+    registry.load_all()
+    return {group: {e.name: e.schema for e in reg if e.schema is not None} for group, reg in GROUPS.items()}
+
+
+def _config_folder_has(*parts: str) -> bool:
+    return resources.files("gan_cli.configs").joinpath(*parts).is_file()
+
+
+def _is_config_group(key: str) -> bool:
+    return resources.files("gan_cli.configs").joinpath(key).is_dir()
+
+
 def register_schemas() -> None:
-    """Store the schemas in Hydra's ConfigStore (the only place this module touches Hydra)."""
+    """Load every component (built-in, then the `gan_cli.plugins` entry points) and store the
+    schemas in Hydra's ConfigStore (the only place this module touches Hydra)."""
     from hydra.core.config_store import ConfigStore
 
+    registry.load_all()
     store = ConfigStore.instance()
     store.store(name="train_schema", node=TrainConfig)
     store.store(name="sample_schema", node=SampleConfig)
     store.store(name="eval_schema", node=EvalConfig)
-    for group, options in SCHEMAS.items():
-        for option, schema in options.items():
-            store.store(name=f"{group}_{option}_schema", node=schema, package=group)
+    for reg in registry.ALL.values():
+        for entry in reg:
+            if entry.schema is None:
+                continue
+            store.store(name=f"{reg.key}_{entry.name}_schema", node=entry.schema, package=reg.key)
+            # An option with no YAML file (a plugin's) is its schema alone: stored in the group, it
+            # is listed by --help and picked by <group>=<name> like any other.
+            if _is_config_group(reg.key) and not _config_folder_has(reg.key, f"{entry.name}.yaml"):
+                store.store(group=reg.key, name=entry.name, node=entry.schema)
+    if not OmegaConf.has_resolver("gan_components"):
+        # configs/hydra/help/gan_train.yaml shows ${gan_components:}: one line per option
+        OmegaConf.register_new_resolver("gan_components", components_help)
+
+
+def components_help() -> str:
+    """Each registered config group's options with their one-line summaries, for `gan train --help`."""
+    lines = []
+    for reg in registry.ALL.values():
+        entries = list(reg)
+        if not entries or not _is_config_group(reg.key):
+            continue
+        width = max(len(e.name) for e in entries)
+        lines.append(f"{reg.key}:" if reg.kind == reg.key else f"{reg.key} ({reg.kind}):")
+        lines += [f"  {e.name:<{width}}  {e.summary}".rstrip() for e in entries]
+    return "\n".join(lines)
 
 
 # ---- ranges: the one table of what each numeric key may hold ------------------------------------
@@ -320,13 +184,7 @@ MAX_DEVICE_INDEX = 1023
 SEED_MAX = 2**32 - 1  # numpy's seeds are 32-bit: a wider seed would be cut, and two seeds could collide
 MAX_STEPS = 10**9  # generator updates: years of training at the fastest step rates measured
 MAX_BATCH = 65_536
-MAX_WIDTH = 65_536  # units of one hidden layer, or DCGAN's base width (caps below keep it sane)
-MAX_LAYERS = 64
 MAX_SAMPLES = 100_000  # images generated by one command (grids, files, metrics); FID uses 50,000
-MAX_FLOAT = 1e6  # finite stand-in bound for weights and rates that have no natural maximum
-# More DataLoader workers than this only fork processes that wait for a core (1000 forked 1000).
-WORKERS_PER_CORE = 4
-MAX_WORKERS = WORKERS_PER_CORE * (os.cpu_count() or 1)
 # G + D: BigGAN-deep has 0.16 billion; 16 bytes each (weights, gradients, two Adam moments) in fp32.
 MAX_PARAMETERS = 10**9
 # More than any single GPU holds (an H200 has 141 GiB); on the CPU, the machine's memory counts.
@@ -335,53 +193,11 @@ NAME_MAX = 255  # bytes in one file name (ext4, xfs, btrfs, APFS, NTFS)
 PATH_MAX = 4096
 
 
-@dataclass(frozen=True)
-class Range:
-    """low..high (each end closed unless marked open); null: None is allowed too. Values must be
-    finite numbers: nan fails every comparison and inf lies beyond every bound here."""
-
-    low: float
-    high: float
-    low_open: bool = False
-    high_open: bool = False
-    null: bool = False
-    note: str = ""
-    words: tuple[str, ...] = ()  # values other than numbers that are allowed too (data.channels=auto)
-
-    def admits(self, value: Any) -> bool:
-        if value is None:
-            return self.null
-        if isinstance(value, str):
-            return value in self.words
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return False
-        if isinstance(value, float) and not math.isfinite(value):
-            return False
-        above = value > self.low if self.low_open else value >= self.low
-        below = value < self.high if self.high_open else value <= self.high
-        return above and below
-
-    def describe(self, integer: bool) -> str:
-        text = (
-            f"{'an integer' if integer else 'a number'} {'>' if self.low_open else '>='} {_show(self.low)}"
-            f" and {'<' if self.high_open else '<='} {_show(self.high)}"
-        )
-        if self.note:
-            text += f" ({self.note})"
-        return text + (", or null" if self.null else "") + "".join(f", or {word}" for word in self.words)
-
-
-def _show(bound: float) -> str:
-    return f"{bound:g}" if isinstance(bound, float) else str(bound)
-
-
-_WEIGHT = Range(0.0, MAX_FLOAT, note="0 = off")
-_RATE = Range(0.0, MAX_FLOAT, low_open=True)
-_FRACTION = Range(0.0, 1.0, high_open=True)
 _INTERVAL = Range(1, MAX_STEPS)
 
-# key -> its range, per command. A key a group option lacks (model.width for mlp) is skipped; for a
-# list (model.g_hidden, optim.betas) the range holds for each element.
+# key -> its range, per command, for the root configs' keys; the keys of a group option (model.*,
+# data.*, loss.*, optim.*) have theirs in the option's registration (see `ranges`). For a list
+# the range holds for each element.
 RANGES: dict[str, dict[str, Range]] = {
     "train": {
         "seed": Range(0, SEED_MAX),
@@ -398,33 +214,6 @@ RANGES: dict[str, dict[str, Range]] = {
         "trainer.ema.decay": Range(0.0, 1.0, high_open=True, note="0 = off"),
         "trainer.eval_every": Range(0, MAX_STEPS, null=True, note="0 = off"),
         "trainer.eval_n": Range(2, MAX_SAMPLES),
-        "model.z_dim": Range(1, MAX_WIDTH),
-        "model.g_hidden": Range(1, MAX_WIDTH),
-        "model.d_hidden": Range(1, MAX_WIDTH),
-        "model.width": Range(1, 512, note="8 x width channels at the deepest layer"),
-        "model.slope": _FRACTION,
-        "data.image_size": Range(8, 1024),
-        "data.channels": Range(1, 3, note="1 or 3", words=("auto",)),
-        "data.workers": Range(0, MAX_WORKERS, note=f"{WORKERS_PER_CORE} per core"),
-        "data.max_memory_mb": Range(0, 2**20),
-        "data.n_points": Range(1, 10**8),
-        "data.std": Range(0.0, 100.0, low_open=True),
-        "data.radius": Range(0.0, 1000.0, low_open=True),
-        "loss.gp_lambda": _WEIGHT,
-        "loss.r1_gamma": _WEIGHT,
-        "loss.r1_every": Range(1, 10**6, note="D steps between R1 updates"),
-        "loss.clip": _WEIGHT,
-        "loss.a": Range(-MAX_FLOAT, MAX_FLOAT),
-        "loss.b": Range(-MAX_FLOAT, MAX_FLOAT),
-        "loss.c": Range(-MAX_FLOAT, MAX_FLOAT),
-        "optim.lr": _RATE,
-        "optim.g_lr": Range(0.0, MAX_FLOAT, low_open=True, null=True, note="null: optim.lr"),
-        "optim.d_lr": Range(0.0, MAX_FLOAT, low_open=True, null=True, note="null: optim.lr"),
-        "optim.betas": _FRACTION,
-        "optim.eps": Range(0.0, 1.0, low_open=True),
-        "optim.alpha": _FRACTION,
-        "optim.momentum": _FRACTION,
-        "optim.weight_decay": Range(0.0, MAX_FLOAT),
     },
     "sample": {
         "n": Range(1, MAX_SAMPLES),
@@ -481,9 +270,37 @@ def refuse_targets(cfg: DictConfig) -> None:
         )
 
 
+def ranges(cfg: DictConfig, command: str) -> dict[str, Range]:
+    """Every key of cfg that has a range: the root keys of RANGES[command], and for `gan train`
+    those of the options the config picked, as their registrations state them."""
+    found = dict(RANGES[command])
+    if command == "train":
+        for group, entry in chosen(cfg).items():
+            found.update({f"{group}.{key}": allowed for key, allowed in entry.ranges.items()})
+    return found
+
+
+def option_ranges() -> dict[str, tuple[str, Range]]:
+    """Every group key that has a range in some option: `group.key` -> (the first option, by
+    name, that has it; its range there). What a fuzz or a table of all ranges walks."""
+    registry.load_all()
+    found: dict[str, tuple[str, Range]] = {}
+    for group, reg in GROUPS.items():
+        for entry in reg:
+            for key, allowed in entry.ranges.items():
+                found.setdefault(f"{group}.{key}", (entry.name, allowed))
+    return found
+
+
+def chosen(cfg: DictConfig) -> dict[str, registry.Entry]:
+    """group -> the registered option cfg picked (unknown names: one line listing the valid ones)."""
+    registry.load_all()
+    return {group: reg.get(cfg[group].name) for group, reg in GROUPS.items() if group in cfg}
+
+
 def check_ranges(cfg: DictConfig, command: str) -> None:
-    """Every key of RANGES[command] that cfg has, against its range."""
-    for key, allowed in RANGES[command].items():
+    """Every key of cfg that has a range, against it."""
+    for key, allowed in ranges(cfg, command).items():
         value = OmegaConf.select(cfg, key, default=_ABSENT)
         if value is _ABSENT:
             continue
@@ -536,6 +353,11 @@ def refuse_unknown_keys(cfg: DictConfig) -> None:
             return
         fields = [f.name for f in dataclasses.fields(schema)]
         for key in node.keys():
+            if not path and key not in fields and _is_config_group(str(key)):
+                # a config group composed before the root schema (recipe, logger): its options'
+                # schemas check their own keys
+                known.append(str(key))
+                continue
             if key not in fields:
                 unknown.append((str(key), fields, path))
                 continue
@@ -623,17 +445,6 @@ def _warn_long_intervals(t: DictConfig) -> None:
         )
 
 
-def _sample_elements(d: DictConfig) -> int | None:
-    """Numbers in one example when the config alone says (image folders, 2D points); the named
-    sets (at most 3x32x32) are small next to every bound here."""
-    if "image_size" in d and "channels" in d:
-        channels = 3 if d.channels == "auto" else int(d.channels)  # auto: at most 3
-        return channels * int(d.image_size) ** 2
-    if "n_points" in d:
-        return 2
-    return None
-
-
 def _memory_limit(device: str) -> int:
     try:
         ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -642,21 +453,18 @@ def _memory_limit(device: str) -> int:
     return ram if device == "cpu" else max(ram, GPU_MEMORY_CAP)
 
 
-def _check_size(cfg: DictConfig) -> None:
+def _check_size(cfg: DictConfig, model: registry.Entry) -> None:
     """Parameters and memory of the networks from the config alone, so an absurd model is refused
-    before torch allocates it (rough: layer products, activations of one step)."""
+    before torch allocates it (rough: the family's own estimate, activations of one step)."""
+    estimate = model.facts.get("size")
+    if estimate is None:
+        return  # a family that does not say (a plugin's): the allocator will
+    from gan_cli.data.shapes import data_shape
+
     m, t = cfg.model, cfg.trainer
-    elements = _sample_elements(cfg.data)
+    elements = math.prod(data_shape(cfg.data, look=False))
     batch = int(t.batch_size)
-    if "g_hidden" in m:
-        g = [int(m.z_dim), *map(int, m.g_hidden)] + ([elements] if elements else [])
-        d = ([elements] if elements else []) + [*map(int, m.d_hidden), 1]
-        parameters = sum(a * b for a, b in zip(g[:-1], g[1:])) + sum(a * b for a, b in zip(d[:-1], d[1:]))
-        per_example = sum(g) + 2 * sum(d)  # D sees real and fake
-    else:  # dcgan at 64x64: 4x4 kernels between 8w, 4w, 2w and w channels, in G and in D
-        width = int(m.width)
-        parameters = 2 * 16 * 42 * width**2 + int(m.z_dim) * 8 * width * 16
-        per_example = 3 * (elements or 3 * 32 * 32) + 8 * width * 16
+    parameters, per_example = estimate(m, elements)
     if parameters > MAX_PARAMETERS:
         raise UserError(
             f"model={m.name} with these sizes has about {parameters:.2g} parameters; at most "
@@ -669,6 +477,20 @@ def _check_size(cfg: DictConfig) -> None:
             f"trainer.batch_size={batch} with model={m.name} needs about {needed / 2**30:,.0f} GiB "
             f"per step; at most {limit / 2**30:,.0f} GiB fit here: use a smaller batch or model"
         )
+
+
+def _check_data_kind(model: registry.Entry, data: registry.Entry) -> None:
+    """A model family states the data kinds it accepts, a data set its kind (gan_cli.data.kinds)."""
+    from gan_cli.data.kinds import kind_named
+
+    accepted, kind = model.facts.get("kinds"), data.facts.get("kind")
+    if accepted is None or kind is None or kind in accepted:
+        return
+    takers = [f"model={e.name}" for e in registry.MODELS if kind in e.facts.get("kinds", (kind,))]
+    raise UserError(
+        f"model={model.name} needs {' or '.join(accepted)} data; data={data.name} holds "
+        f"{kind_named(kind).describe}" + (f" (use {' or '.join(takers)})" if takers else "")
+    )
 
 
 def validate(cfg: DictConfig, overrides: list[str] | None = None) -> None:
@@ -684,13 +506,12 @@ def validate(cfg: DictConfig, overrides: list[str] | None = None) -> None:
 
     t = cfg.trainer
     _check_device(cfg.device)
+    options = chosen(cfg)
+    for group, entry in options.items():
+        check = entry.facts.get("check")  # the option's own rules on its keys (lsgan: a != b)
+        if check is not None:
+            check(cfg[group])
     m = cfg.model
-    for key in ("g_hidden", "d_hidden"):
-        if key in m:
-            widths = list(m[key])
-            _require(
-                1 <= len(widths) <= MAX_LAYERS, f"model.{key}", widths, f"a list of 1 to {MAX_LAYERS} widths"
-            )
     batchnorm = m.get("g_batchnorm", False) or (m.get("d_batchnorm", False) and not m.d_spectral_norm)
     if batchnorm and t.batch_size < 2:
         raise UserError(
@@ -712,16 +533,8 @@ def validate(cfg: DictConfig, overrides: list[str] | None = None) -> None:
             f"batch; use trainer.batch_size>={2 * pack} or model.d_batchnorm=false"
         )
 
-    _validate_loss(cfg.loss, m)
+    _validate_loss(cfg.loss, options["loss"], m)
 
-    o = cfg.optim
-    if "betas" in o:
-        _require(len(o.betas) == 2, "optim.betas", list(o.betas), "two numbers in [0, 1)")
-    for key in ("schedule", "g_schedule", "d_schedule"):
-        value = o[key]
-        _require(value is None or value in SCHEDULES, f"optim.{key}", value, " or ".join(SCHEDULES))
-    if o.get("nesterov", False) and o.momentum <= 0:
-        raise UserError(f"optim.nesterov=true needs momentum: optim.momentum={o.momentum} (try 0.9)")
     precision, compile_mode = str(t.precision).lower(), str(t.compile).lower()
     _require(precision in PRECISIONS, "trainer.precision", t.precision, ", ".join(PRECISIONS))
     _require(compile_mode in COMPILE_MODES, "trainer.compile", t.compile, ", ".join(COMPILE_MODES))
@@ -744,14 +557,8 @@ def validate(cfg: DictConfig, overrides: list[str] | None = None) -> None:
             "(fp16 loss scaling would distort them)"
         )
 
-    d = cfg.data
-    if "split" in d:
-        _require(d.split in ("train", "test"), "data.split", d.split, "train or test")
-    if "channels" in d:
-        _require(d.channels in (1, 3, "auto"), "data.channels", d.channels, "1, 3 or auto")
-    if d.name in ("ring8", "grid25") and m.name != "mlp":
-        raise UserError(f"model={m.name} needs image data; the 2D set data={d.name} trains with model=mlp")
-    _check_size(cfg)
+    _check_data_kind(options["model"], options["data"])
+    _check_size(cfg, options["model"])
     _warn_long_intervals(t)
 
 
@@ -769,20 +576,13 @@ def check_eval_primary(primary: str, metrics: list[str], data_name: str) -> None
         )
 
 
-def _validate_loss(loss: DictConfig, model: DictConfig) -> None:
-    if loss.name == "lsgan":
-        if loss.a == loss.b:
-            raise UserError(
-                f"loss.a={loss.a} equals loss.b: D's targets for fake and real data must differ "
-                "(Mao et al. 2017 use a=-1 b=1 c=0, or a=0 b=1 c=1)"
-            )
-
-    # Weight clipping bounds a critic's Lipschitz constant; a classifier or margin loss gains
-    # nothing from it but capacity loss (Arjovsky et al. 2017 clip only the WGAN critic).
-    if loss.clip > 0 and loss.name != "wgan":
+def _validate_loss(loss: DictConfig, entry: registry.Entry, model: DictConfig) -> None:
+    """The loss's rules that involve the regularizers or the model (its own are in its check)."""
+    # Weight clipping bounds a critic's Lipschitz constant: only a loss that `clips` gains from it.
+    if loss.clip > 0 and not entry.facts.get("clips", False):
+        clippers = " or ".join(f"loss={e.name}" for e in registry.LOSSES if e.facts.get("clips"))
         raise UserError(
-            f"loss.clip={loss.clip} with loss={loss.name}: "
-            "weight clipping is for the wgan critic (use loss=wgan)"
+            f"loss.clip={loss.clip} with loss={loss.name}: weight clipping is for the wgan critic (use {clippers})"
         )
     # Gulrajani et al. 2017 propose the penalty as the replacement for clipping: clipped
     # weights cannot reach the unit gradient norm the penalty asks for.
@@ -795,9 +595,9 @@ def _validate_loss(loss: DictConfig, model: DictConfig) -> None:
     constrained = (
         loss.clip > 0 or loss.gp_lambda > 0 or loss.r1_gamma > 0 or model.get("d_spectral_norm", False)
     )
-    if loss.name == "wgan" and not constrained:
+    if entry.facts.get("needs_lipschitz", False) and not constrained:
         raise UserError(
-            "loss=wgan needs a Lipschitz critic: set loss.clip=0.01 (Arjovsky et al. 2017), "
+            f"loss={loss.name} needs a Lipschitz critic: set loss.clip=0.01 (Arjovsky et al. 2017), "
             "loss.gp_lambda=10 (Gulrajani et al. 2017) or model.d_spectral_norm=true (Miyato et al. 2018)"
         )
 

@@ -1,5 +1,6 @@
-"""Range rules read their bounds from the one table (gan_cli.commands.config.RANGES); booleans take only
-true/false; keys outside the schemas are refused; interval keys longer than the run warn."""
+"""Range rules read their bounds from one place per key: config.RANGES for the root configs, each
+option's registration (gan_cli.registry) for its own keys; booleans take only true/false; keys
+outside the schemas are refused; interval keys longer than the run warn."""
 
 import copy
 import dataclasses
@@ -9,7 +10,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from gan_cli.commands import dispatch, config, sweeps
-from gan_cli.commands.config import RANGES, ROOT_SCHEMAS, SCHEMAS, Range, validate
+from gan_cli import registry
+from gan_cli.commands.config import GROUPS, RANGES, ROOT_SCHEMAS, Range, option_ranges, validate
 from gan_cli.errors import UserError
 from tests.helpers import compose_train
 from tests.test_fuzz import option_for
@@ -35,14 +37,25 @@ def numeric_keys(schema, prefix=""):
 
 
 @pytest.mark.parametrize("command", sorted(ROOT_SCHEMAS))
-def test_every_numeric_key_of_the_schemas_has_a_range(command):
-    keys = numeric_keys(ROOT_SCHEMAS[command])
-    if command == "train":
-        for group, options in SCHEMAS.items():
-            for schema in options.values():
-                keys += numeric_keys(schema, f"{group}.")
+def test_every_numeric_key_of_the_root_schemas_has_a_range(command):
+    keys = [k for k in numeric_keys(ROOT_SCHEMAS[command]) if k.split(".")[0] not in GROUPS]
     missing = sorted(set(keys) - set(RANGES[command]))
     assert not missing, f"numeric keys without a range in config.RANGES[{command!r}]: {missing}"
+
+
+def test_every_numeric_key_of_every_registered_option_has_a_range():
+    registry.load_all()
+    missing = [
+        f"{group}={entry.name}: {key}"
+        for group, reg in GROUPS.items()
+        for entry in reg
+        for key in numeric_keys(entry.schema)
+        if key not in entry.ranges
+    ]
+    assert not missing, f"numeric keys without a range in their registration: {missing}"
+    for group, reg in GROUPS.items():  # and every range names a key of the schema
+        for entry in reg:
+            assert set(entry.ranges) <= set(entry.schema.__dataclass_fields__), (group, entry.name)
 
 
 _BASES: dict = {}
@@ -73,9 +86,12 @@ def with_value(cfg, key, value):
     return cfg
 
 
-@pytest.mark.parametrize("key", sorted(RANGES["train"]))
+TRAIN_RANGES = {**RANGES["train"], **{key: bound for key, (_, bound) in option_ranges().items()}}
+
+
+@pytest.mark.parametrize("key", sorted(TRAIN_RANGES))
 def test_each_train_range_refuses_just_outside_its_bounds(key):
-    bound = RANGES["train"][key]
+    bound = TRAIN_RANGES[key]
     cfg = base_config(key)
     current = OmegaConf.select(cfg, key)
     sample = current[0] if OmegaConf.is_list(current) else current
