@@ -1,0 +1,104 @@
+"""The metrics' registry and the config's lists: names, defaults, directions, bad values."""
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from gan_cli import evaluation
+from gan_cli.commands.config import EVAL_FEATURES, EVAL_METRICS, EvalConfig, validate_eval
+from gan_cli.errors import UserError
+from gan_cli.registry import EXTRACTORS, METRICS
+from gan_cli.metrics import extractors
+from tests.data.fakes import assert_one_line
+from tests.evaluation.helpers import eval_cfg
+
+
+def test_the_config_lists_agree_with_the_library():
+    assert sorted(EVAL_METRICS) == evaluation.metric_names() == METRICS.names()
+    assert EVAL_FEATURES == evaluation.FEATURES == extractors.NAMES == tuple(EXTRACTORS.names())
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"n": 1}, "n=1 is out of range"),
+        ({"split": "val"}, "split='val' is out of range: train or test"),
+        ({"features": "vgg"}, "features='vgg' is out of range: classifier, inception"),
+        ({"metrics": ["fid", "is"]}, "metrics='is' is out of range: "),
+        ({"metrics": []}, "metrics=[] is out of range"),
+        ({"batch_size": 0}, "batch_size=0 is out of range"),
+        ({"device": "gpu"}, "device='gpu' is out of range"),
+    ],
+)
+def test_bad_values_are_refused_before_any_work(overrides, message):
+    with pytest.raises(UserError) as error:
+        eval_cfg("x.pt", **overrides)
+    assert message in assert_one_line(error.value)
+
+
+def readme_eval_commands() -> list[str]:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    return [line.split(" #")[0].strip() for line in readme.splitlines() if line.startswith("gan eval ")]
+
+
+def test_the_readme_shows_eval_commands():
+    assert len(readme_eval_commands()) >= 4
+
+
+@pytest.mark.parametrize("command", readme_eval_commands())
+def test_readme_eval_command_composes_and_validates(command):
+    from hydra import compose, initialize_config_module
+
+    from gan_cli.commands.config import register_schemas
+
+    register_schemas()
+    with initialize_config_module(config_module="gan_cli.configs", version_base="1.3"):
+        # <date>/<time> stand for a real run folder's name
+        overrides = shlex.split(re.sub(r"<[a-z]+>", "x", command))[2:]
+        cfg = compose(config_name="eval", overrides=overrides)
+    validate_eval(cfg)
+
+
+def test_ckpt_is_required():
+    with pytest.raises(UserError, match="ckpt is required"):
+        validate_eval(OmegaConf.structured(EvalConfig()))
+
+
+def test_default_metrics_follow_the_data():
+    assert evaluation.default_metrics("image", 10) == ["fid", "kid", "pr", "coverage", "score"]
+    assert evaluation.default_metrics("image", 0) == ["fid", "kid", "pr"]
+    assert evaluation.default_metrics("points", 0) == ["modes"]
+    # Inception's classes are ImageNet's: no class coverage with it.
+    assert evaluation.default_metrics("image", 10, "inception") == ["fid", "kid", "pr", "score"]
+
+
+@pytest.mark.parametrize(
+    "name,direction",
+    [
+        ("fid", "min"),
+        ("kid", "min"),
+        ("precision", "max"),
+        ("recall", "max"),
+        ("pr", "max"),
+        ("coverage", "max"),
+    ]
+    + [
+        ("coverage_kl", "min"),
+        ("score", "max"),
+        ("modes_captured", "max"),
+        ("modes", "max"),
+        ("kl_uniform", "min"),
+    ],
+)
+def test_primary_metric_direction(name, direction):
+    assert evaluation.primary_metric_direction(name) == direction
+
+
+def test_primary_metric_direction_of_an_unknown_name_lists_the_known_ones():
+    with pytest.raises(UserError) as error:
+        evaluation.primary_metric_direction("inception_score")
+    assert "fid" in assert_one_line(error.value)
+
