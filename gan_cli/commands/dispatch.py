@@ -127,7 +127,12 @@ def _dispatch(argv: list[str] | None) -> None:
         # to 20-440 images/s (benchmarks/throughput.py --contention, README "Speed"). It must be
         # set before torch loads; an explicit OMP_WAIT_POLICY wins.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    module = importlib.import_module(COMMANDS[command].module)
+    try:
+        # a Hydra command loads the components at import (config.register_schemas), plugins too:
+        # one that fails is a line naming it, before any of Hydra's reporting is in place
+        module = importlib.import_module(COMMANDS[command].module)
+    except UserError as error:
+        _fail(str(error))
     if not COMMANDS[command].hydra:
         module.main(rest)
         return
