@@ -21,12 +21,10 @@ register_schemas()
 # bookkeeping, and is removed.
 HYDRA_BOOKKEEPING = {".hydra", "eval.log"}
 
-# Result keys that count things: shown without decimals.
-COUNTS = {"coverage", "modes_captured"}
-
-
 def _value(key: str, value: float) -> str:
-    if key in COUNTS:
+    from gan_cli.evaluation import count_keys
+
+    if key in count_keys():  # counts (classes covered, modes captured): no decimals
         return f"{value:.0f}"
     return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.1f}"
 

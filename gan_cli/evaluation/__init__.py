@@ -37,6 +37,7 @@ from gan_cli.evaluation.features import FeatureSet
 from gan_cli.evaluation.metrics import (
     METRICS,
     Context,
+    count_keys,
     default_metrics,
     metric,
     metric_names,
@@ -46,7 +47,7 @@ from gan_cli.evaluation.results import RESULT_KEY, merge_results, output_path, p
 
 __all__ = [
     "DEFAULT_BATCH_SIZE", "DEFAULT_N", "FEATURES", "MAX_CACHED_EVALUATORS", "METRICS", "RESULT_KEY",
-    "SPLITS", "Context", "EvalRun", "Evaluator", "FeatureSet", "default_metrics", "evaluate_generator",
+    "SPLITS", "Context", "EvalRun", "count_keys", "Evaluator", "FeatureSet", "default_metrics", "evaluate_generator",
     "get_evaluator", "merge_results", "metric", "metric_names", "output_path", "plain_data_config",
     "previous_results", "primary_metric_direction", "run", "write_results",
 ]  # fmt: skip

@@ -8,6 +8,7 @@ gan_cli.registry.METRICS. The math lives in gan_cli.metrics; here each metric sa
   "samples" (the generated samples themselves and the real source, for kinds that are not
   compared through features),
 - the data kinds it applies to (gan_cli.data.kinds),
+- which of its results count things (shown without decimals),
 - its compute function: Context -> {result key: value}.
 
 A new metric is one decorated function here. Nothing in this module imports torch (the compute
@@ -47,10 +48,17 @@ Compute = Callable[[Context], dict[str, float]]
 
 
 def metric(
-    name: str, keys: dict[str, str], about: str, kinds: tuple[str, ...] = ("image",), needs: str = "features"
+    name: str,
+    keys: dict[str, str],
+    about: str,
+    kinds: tuple[str, ...] = ("image",),
+    needs: str = "features",
+    counts: tuple[str, ...] = (),
 ) -> Callable[[Compute], Compute]:
     """Register the decorated compute function as metric `name` (see the module's docstring)."""
-    return REGISTRY.register(name, summary=about, keys=dict(keys), kinds=tuple(kinds), needs=needs)
+    return REGISTRY.register(
+        name, summary=about, keys=dict(keys), kinds=tuple(kinds), needs=needs, counts=tuple(counts)
+    )
 
 
 @metric("fid", {"fid": "min"}, "Fréchet distance of the feature distributions (Heusel 2017)")
@@ -90,6 +98,7 @@ def _precision_recall(ctx: Context) -> dict[str, float]:
     {"coverage": "max", "coverage_kl": "min"},
     "classes covered by G's samples, KL of their class histogram to the real one",
     needs="classes",
+    counts=("coverage",),
 )
 def _coverage(ctx: Context) -> dict[str, float]:
     from gan_cli.metrics.classes import class_coverage
@@ -111,6 +120,7 @@ def _score(ctx: Context) -> dict[str, float]:
     "modes captured, % high-quality points, KL to uniform (Srivastava 2017)",
     kinds=("points",),
     needs="samples",
+    counts=("modes_captured",),
 )
 def _modes(ctx: Context) -> dict[str, float]:
     from gan_cli.metrics.toy2d import mode_metrics
@@ -148,6 +158,11 @@ def primary_metric_direction(name: str) -> str:
         return next(iter(REGISTRY.get(name).keys.values()))
     keys = [key for entry in REGISTRY for key in entry.keys]
     raise UserError(f"no direction for the metric {name!r}; known: {', '.join(keys)}")
+
+
+def count_keys() -> set[str]:
+    """The result keys that count things (classes covered, modes captured)."""
+    return {key for entry in REGISTRY for key in entry.counts}
 
 
 def compute(name: str, context: Context) -> dict[str, float]:
