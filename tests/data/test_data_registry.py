@@ -46,3 +46,17 @@ def test_omegaconf_configs_work_including_missing_values(tmp_path):
     with pytest.raises(UserError) as caught:
         data.build(unset, "cpu", 4)
     assert "data.path" in assert_one_line(caught.value)
+
+
+def test_every_data_set_states_its_kind_and_shape():
+    from gan_cli.data.kinds import KINDS
+    from gan_cli.data.shapes import data_shape
+    from gan_cli.registry import DATA
+
+    for entry in DATA:
+        assert entry.kind in KINDS and entry.summary
+        assert entry.schema().name in (entry.name, "???")  # "???": a schema shared by several sets
+        assert len(data_shape({"name": entry.name, "image_size": 32, "channels": 1})) in (1, 3)
+    assert data_shape({"name": "cifar10"}) == (3, 32, 32) and data_shape({"name": "ring8"}) == (2,)
+    assert data_shape({"name": "folder", "channels": "auto", "image_size": 16}, look=False) == (3, 16, 16)
+    assert data_shape({"name": "folder"}) == (3, 64, 64)  # configs from before data.channels: RGB

@@ -91,3 +91,34 @@ def test_omegaconf_config_is_accepted():
 
 def test_package_exports_the_api():
     assert set(models.__all__) == {"available", "build", "register"}
+
+
+def test_every_family_states_its_schema_data_kinds_and_summary():
+    from gan_cli.data.kinds import KINDS
+    from gan_cli.registry import MODELS
+
+    for entry in MODELS:
+        assert entry.schema is not None and entry.schema().name == entry.name
+        assert entry.summary and set(entry.kinds) <= set(KINDS)
+    assert MODELS.get("dcgan").kinds == ("image",)
+
+
+def test_settings_fill_absent_and_null_keys_from_the_schema(model_cfg):
+    from gan_cli.registry import MODELS
+
+    settings = MODELS.settings(model_cfg("mlp", z_dim=None, slope=0.1))
+    assert (settings.z_dim, settings.slope, settings.g_hidden) == (100, 0.1, [128, 256, 512, 1024])
+    assert MODELS.settings({"name": "dcgan", "width": 8}).width == 8  # a checkpoint's stored dict
+
+
+def test_registering_modules_do_not_import_torch():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "import gan_cli.models, gan_cli.data, gan_cli.data.shapes, gan_cli.training.losses, gan_cli.training.optim\n"
+        "print('torch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stdout + result.stderr
