@@ -1,4 +1,5 @@
-"""`gan train`: compose data, models, loss and optimizers from the config and run the trainer.
+"""`gan train`: compose data, the model family's networks and the recipe (cfg.recipe.name: how they
+train, with which losses and optimizers) from the config, and run the trainer.
 
 torch is imported inside `build`, after the config has been checked, so `gan train --help` and
 config errors answer before the heavy imports.
@@ -22,6 +23,10 @@ from gan_cli.commands.config import check_eval_primary, register_schemas, valida
 from gan_cli.errors import UserError
 from gan_cli.commands.errors_report import exit_on_user_error, is_user_error
 from gan_cli.outputs.run_folder import discard_if_unused
+
+# the built-in recipes register themselves (torch-free) before config.register_schemas stores every
+# registry's schemas in the ConfigStore (recipe_<name>_schema)
+import gan_cli.training.recipes  # noqa: E402,F401
 
 register_schemas()
 sweeps.register_resolver()  # job folder names of a sweep (hydra.sweep.subdir)
@@ -61,21 +66,25 @@ class AlreadyFinished(Exception):
         )
 
 
-def build(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, reporter=None) -> Training:
-    """Data, models, loss, optimizers and the trainer, as the config says (resumed when
-    cfg.resume is set). overrides: the command line's, recorded in checkpoints for `resume=`.
-    reporter: a ready Reporter (the benchmark passes a silent one), else one is made in run_dir."""
+def build(
+    cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, reporter=None, context=None
+) -> Training:
+    """Data, the model family's networks, the recipe and the trainer, as the config says (resumed
+    when cfg.resume is set). overrides: the command line's, recorded in checkpoints for `resume=`.
+    reporter: a ready Reporter (the benchmark passes a silent one), else one is made in run_dir.
+    context: the distributed context (rank, world size), handed to the recipe and the trainer."""
     validate(cfg, overrides)
+    recipe_entry = _recipe_entry(cfg)
     import torch
 
     from gan_cli.outputs import checkpoint
 
     from gan_cli import data, device, models
 
-    from gan_cli.training import losses, optim
-    from gan_cli.outputs.report import Reporter
+    from gan_cli.outputs.reporter import build_reporter
     from gan_cli.commands.resume import check_compatible
-    from gan_cli.training.trainer import Networks, Trainer, total_steps
+    from gan_cli.training.recipes.base import RecipeContext
+    from gan_cli.training.trainer import Trainer, total_steps
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -92,25 +101,32 @@ def build(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, re
         cfg.model, batches.shape, batches.n_classes, pack=cfg.trainer.get("pack", 1)
     )
     generator, discriminator = generator.to(target), discriminator.to(target)
-    g_optimizer, d_optimizer = optim.build(cfg.optim, generator, discriminator, target)
-    nets = Networks(generator, discriminator, g_optimizer, d_optimizer)
+    recipe = recipe_entry.builder(RecipeContext(cfg, generator, discriminator, batches, target, switches, context))
 
-    steps = total_steps(cfg.trainer, batches.num_examples)
+    steps = total_steps(cfg.trainer, batches.num_examples, recipe.examples_per_step)
     resume_step = saved["step"] if saved else None
     if resume_step is not None and resume_step >= steps:  # before the Reporter touches the run's files
         raise AlreadyFinished(run_dir, resume_step, cfg)
     if reporter is None:
-        reporter = Reporter(run_dir, steps, show_progress=cfg.trainer.progress, resume_step=resume_step)
-    g_lr, d_lr = optim.learning_rates(cfg.optim)
-    g_schedule, d_schedule = optim.schedules(cfg.optim)
+        reporter = build_reporter(
+            cfg.get("logger"), run_dir, steps, show_progress=cfg.trainer.progress, resume_step=resume_step,
+            context=context,
+        )  # fmt: skip
+    recipe_facts = recipe.facts()
+    counts = " / ".join(f"{recipe.label(name)} {_count(net):,}" for name, net in recipe.networks.items())
+    rates = " / ".join(
+        f"{recipe.label(name)} {lr:g} ({schedule})" for name, (schedule, lr) in recipe.lr_plan.items()
+    )
+    step_fact = f", {recipe_facts['step']}" if "step" in recipe_facts else ""
     facts = {
         "run folder": str(run_dir),
-        "model": f"{cfg.model.name}  G {_count(generator):,} / D {_count(discriminator):,} params",
+        "model": f"{cfg.model.name}  {counts} params",
         "data": f"{cfg.data.name}  {batches.num_examples:,} x {tuple(batches.shape)}"
         + _auto_channels(cfg, batches),
-        "loss": _describe_loss(cfg.loss),
-        "optim": f"{cfg.optim.name}  lr G {g_lr:g} ({g_schedule}) / D {d_lr:g} ({d_schedule})",
-        "trainer": f"{steps:,} steps x batch {cfg.trainer.batch_size}, d_steps {cfg.trainer.d_steps}"
+        **({"recipe": recipe.name} if recipe.name != "gan" else {}),  # the default goes without saying
+        **({"loss": recipe_facts["loss"]} if "loss" in recipe_facts else {}),
+        **({"optim": f"{cfg.optim.name}  lr {rates}"} if recipe.optimizers else {}),
+        "trainer": f"{steps:,} steps x batch {cfg.trainer.batch_size}{step_fact}"
         + (f", EMA {cfg.trainer.ema.decay:g}" if cfg.trainer.ema.decay > 0 else ""),
         "device": (f"{target} ({torch.get_num_threads()} threads)" if target.type == "cpu" else str(target))
         + f"  {switches.describe()}",
@@ -121,10 +137,10 @@ def build(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, re
     hparams = {
         "model": cfg.model.name,
         "data": cfg.data.name,
+        **({"recipe": recipe.name} if recipe.name != "gan" else {}),
         "loss": cfg.loss.name,
         "optim": cfg.optim.name,
-        "lr_g": g_lr,
-        "lr_d": d_lr,
+        **{f"lr_{recipe.label(name).lower()}": lr for name, (_, lr) in recipe.lr_plan.items()},
         "batch_size": cfg.trainer.batch_size,
         "d_steps": cfg.trainer.d_steps,
         "z_dim": cfg.model.z_dim,
@@ -136,11 +152,9 @@ def build(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None, re
     metrics_fact = _describe_metrics(cfg.trainer, batches.kind, evaluation)
     if metrics_fact:
         facts["metrics"] = metrics_fact
-    lr_plan = ((g_schedule, g_lr), (d_schedule, d_lr))
     trainer = Trainer(
-        nets, losses.build(cfg.loss), batches, cfg.trainer, run_dir, reporter, target, cfg.seed, config,
-        overrides, lr_plan, switches, evaluation,
-    )  # fmt: skip
+        recipe, batches, cfg.trainer, run_dir, reporter, target, cfg.seed, config, overrides, evaluation, context
+    )
     if saved:
         trainer.restore(saved)  # also sets this run's rates, which a resume may change
     return Training(trainer, reporter, facts, hparams)
@@ -213,20 +227,41 @@ def _evaluation(cfg: DictConfig, batches, device, reporter):
     return Evaluation(evaluator, every, metrics, primary, ev.primary_metric_direction(primary), cfg.seed)
 
 
+def _recipe_entry(cfg: DictConfig):
+    """The registered recipe cfg.recipe names, its config checked against the recipe's schema
+    (types, unknown keys) in one line; before torch is imported."""
+    from gan_cli.registry import RECIPES
+
+    recipe_cfg = cfg.get("recipe") or {"name": "gan"}  # a config composed before recipes: the GAN
+    entry = RECIPES.get(recipe_cfg.get("name"))
+    if entry.schema is not None:
+        from omegaconf.errors import OmegaConfBaseException
+
+        try:
+            OmegaConf.merge(OmegaConf.structured(entry.schema), recipe_cfg)
+        except OmegaConfBaseException as error:
+            key = f"recipe.{error.key}" if getattr(error, "key", None) else "recipe"
+            reason = str(error).splitlines()[0]
+            raise UserError(f"{key}: {reason} (recipe={entry.name})") from None
+    return entry
+
+
 def _describe_metrics(t, kind: str, evaluation) -> str | None:
     """The banner's metrics line, as often as the log will really show them: on 2D data the
-    trainer adds the mode metrics to every log line (Trainer.toy_metrics), whatever eval_every is."""
-    from gan_cli.training.trainer import TOY_EVAL_POINTS
+    trainer adds the kind's interval metrics to every log line (Trainer.interval_metrics), whatever
+    eval_every is."""
+    from gan_cli.data.kinds import kind_named
 
+    data_kind = kind_named(kind)
     full = None
     if evaluation:
         full = (
             f"{', '.join(evaluation.metrics)} every {evaluation.every:,} steps, {t.eval_n:,} samples, "
             f"{evaluation.evaluator.extractor_name} features; best.pt by {evaluation.primary}"
         )
-    if kind != "points":
+    if not data_kind.has_interval_metrics:
         return full
-    toy = f"modes every {t.log_every:,} steps (each log line, {TOY_EVAL_POINTS:,} samples)"
+    toy = f"modes every {t.log_every:,} steps (each log line, {data_kind.shown(t.n_samples):,} samples)"
     if not evaluation:
         return f"{toy}; no best.pt (trainer.eval_every=0)"
     return (
@@ -240,13 +275,6 @@ def _auto_channels(cfg: DictConfig, batches) -> str:
     if str(cfg.data.get("channels", "")) != "auto" or len(batches.shape) != 3:
         return ""
     return f" (channels: auto -> {batches.shape[0]})"
-
-
-def _describe_loss(loss_cfg) -> str:
-    extras = [
-        f"{key} {loss_cfg[key]:g}" for key in ("gp_lambda", "r1_gamma", "clip") if loss_cfg.get(key, 0) > 0
-    ]
-    return "  ".join([loss_cfg.name, *extras])
 
 
 def _count(module) -> int:

@@ -9,6 +9,12 @@ Format 2 adds a sha256 of the whole content (tensors by their bytes, the rest by
 does not check the zip CRCs on load, so a flipped bit would otherwise load and resume silently.
 Format 1 files (no checksum) still load.
 
+Format 3 is recipe-neutral (gan_cli.training.recipes): besides the top-level "generator" and
+"ema_generator" that sampling reads, it holds "recipe" (its name), "networks" (every other network:
+name -> state dict), "optimizers" (name -> state), "recipe_state" and "stats" (the running sums of
+the log interval by name, and their step count). `load` gives format 1 and 2 payloads that shape in
+memory (see `_upgrade`), so one restore path reads every format.
+
 What a payload must hold depends on its use; the checks live here, once, for every loader:
 FOR_SAMPLING (gan sample, gan eval), FOR_RESUME (resume=), FOR_OVERRIDES (resume='s command line).
 """
@@ -18,7 +24,6 @@ import math
 import os
 import random
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,8 +32,9 @@ import numpy as np
 import torch
 
 from gan_cli.errors import UserError
+from gan_cli.outputs import atomic
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CHECKSUM = "checksum"  # the entry holding "sha256:<hex>" (format 2)
 MAX_SIDE = 1 << 16  # a sample shape beyond this is crafted, not trained: refuse it before allocating
 
@@ -41,28 +47,23 @@ def save(payload: dict[str, Any], path: str | os.PathLike, intact: str | os.Path
     content = {k: v for k, v in _on_cpu(payload).items() if k != CHECKSUM}
     content["format_version"] = FORMAT_VERSION  # also when re-saving a loaded older payload
     content[CHECKSUM] = checksum(content)
-    tmp_name = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
+        with atomic.replacing(path) as tmp, open(tmp, "wb") as handle:
             torch.save(content, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
     # A full disk, a read-only or vanished folder: the user's to fix. torch's zip writer reports a
     # failed write as RuntimeError ("inline_container.cc ... unexpected pos"), not OSError.
     except (OSError, RuntimeError) as error:
-        if tmp_name:
-            Path(tmp_name).unlink(missing_ok=True)
         raise UserError(
             f"could not write checkpoint {path}: {_write_failure(error, path.parent)}{_kept(path, intact)}"
         ) from None
-    except BaseException:
-        if tmp_name:
-            Path(tmp_name).unlink(missing_ok=True)
-        raise
     return path
+
+
+def stale_partials(folder: Path) -> list[Path]:
+    """Temporary files a run killed mid-write left in a checkpoints folder (before format 3 they
+    were named .<name>.<random>.tmp)."""
+    return [*folder.glob(f".*{atomic.PARTIAL}*"), *folder.glob(".*.tmp")]
 
 
 def _write_failure(error: BaseException, folder: Path) -> str:
@@ -159,10 +160,46 @@ def load(
             f"checkpoint {path} is corrupt (checksum mismatch): its content changed after it was written; "
             "use another checkpoint of the run (checkpoints/step_*.pt)"
         )
+    payload = _upgrade(payload)
     if expect is not None:
         problem = expect.problem(payload)
         if problem:
             raise UserError(f"checkpoint {path} cannot be used {expect.use}: {problem}")
+    return payload
+
+
+# The entries formats 1 and 2 wrote for the one recipe there was, and where format 3 keeps them.
+_OLD_NETWORKS = {"discriminator": "discriminator"}
+_OLD_OPTIMIZERS = {"g_optimizer": "generator", "d_optimizer": "discriminator"}
+_OLD_STATS = ("d_loss", "g_loss", "d_real", "d_fake")  # the order of the old "running" 4-vector
+_OLD_SKIPPED = {"g": "generator", "d": "discriminator"}
+
+
+def _upgrade(payload: dict[str, Any]) -> dict[str, Any]:
+    """A format 1 or 2 payload in the format-3 shape (format_version keeps the file's: resume reads
+    it). Entries that are absent stay absent, and malformed ones stay for the checks to name."""
+    if payload["format_version"] >= 3:
+        return payload
+    payload = dict(payload)
+    if any(key in payload for key in (*_OLD_NETWORKS, *_OLD_OPTIMIZERS)):
+        payload.setdefault("recipe", "gan")
+    networks = {new: payload.pop(old) for old, new in _OLD_NETWORKS.items() if old in payload}
+    optimizers = {new: payload.pop(old) for old, new in _OLD_OPTIMIZERS.items() if old in payload}
+    if networks:
+        payload["networks"] = networks
+    if optimizers:
+        payload["optimizers"] = optimizers
+    if "d_updates" in payload:
+        payload["recipe_state"] = {"d_updates": payload.pop("d_updates")}
+    if "running" in payload:
+        running, steps = payload.pop("running"), payload.pop("running_steps", None)
+        if isinstance(running, torch.Tensor) and running.shape == (len(_OLD_STATS),):
+            payload["stats"] = {"sums": dict(zip(_OLD_STATS, running.unbind(), strict=True)), "steps": steps}
+        else:
+            payload["stats"] = running  # not 4 sums: the checks say so
+    interval = payload.get("skipped_interval")
+    if isinstance(interval, dict):
+        payload["skipped_interval"] = {_OLD_SKIPPED.get(k, k): v for k, v in interval.items()}
     return payload
 
 
@@ -195,6 +232,31 @@ def _is_optimizer_state(value: Any) -> bool:
         and isinstance(value.get("param_groups"), list)
         and all(isinstance(g, dict) and isinstance(g.get("params"), list) for g in value["param_groups"])
     )
+
+
+def _is_dict_of(value: Any, well_formed: Callable[[Any], bool]) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and well_formed(v) for k, v in value.items())
+
+
+def _is_scalar_tensor(value: Any) -> bool:
+    return isinstance(value, torch.Tensor) and value.dim() == 0 and value.is_floating_point()
+
+
+def _is_stats(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and _is_dict_of(value.get("sums"), _is_scalar_tensor)
+        and _is_int(value.get("steps"))
+    )
+
+
+def _is_plain(value: Any) -> bool:
+    """Data a recipe's state may hold: numbers, strings, tensors, and lists and dicts of them."""
+    if isinstance(value, (int, float, str, bool, type(None), torch.Tensor)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    return _is_dict_of(value, _is_plain)
 
 
 def _is_history(value: Any) -> bool:
@@ -239,9 +301,13 @@ ENTRIES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "overrides": (lambda v: isinstance(v, list) and all(isinstance(o, str) for o in v), "a list of strings"),
     "generator": (_is_state_dict, "a dict of named tensors"),
     "ema_generator": (_is_state_dict, "a dict of named tensors"),
-    "discriminator": (_is_state_dict, "a dict of named tensors"),
-    "g_optimizer": (_is_optimizer_state, "an optimizer state (state and param_groups)"),
-    "d_optimizer": (_is_optimizer_state, "an optimizer state (state and param_groups)"),
+    "recipe": (lambda v: isinstance(v, str) and bool(v), "a recipe name"),
+    "networks": (lambda v: _is_dict_of(v, _is_state_dict), "a dict of network name -> dict of named tensors"),
+    "optimizers": (
+        lambda v: _is_dict_of(v, _is_optimizer_state),
+        "a dict of optimizer name -> optimizer state (state and param_groups)",
+    ),
+    "recipe_state": (lambda v: _is_dict_of(v, _is_plain), "a dict of plain values"),
     "step": (_is_int, "an integer >= 0"),
     "epoch": (lambda v: _is_number(v) and math.isfinite(v) and v >= 0, "a number >= 0"),
     "shape": (
@@ -256,17 +322,9 @@ ENTRIES: dict[str, tuple[Callable[[Any], bool], str]] = {
         "a 2-D float tensor",
     ),
     "history": (_is_history, "a list of records with a step each"),
-    "running": (
-        lambda v: isinstance(v, torch.Tensor) and v.shape == (4,) and v.is_floating_point(),
-        "a float tensor of 4 sums",
-    ),
-    "running_steps": (_is_int, "an integer >= 0"),
-    "d_updates": (_is_int, "an integer >= 0"),
+    "stats": (_is_stats, "running sums by name (0-dim float tensors) and a step count"),
     "skipped": (_is_int, "an integer >= 0"),
-    "skipped_interval": (
-        lambda v: isinstance(v, dict) and all(_is_int(v.get(k)) for k in ("g", "d")),
-        "counts of skipped g and d updates",
-    ),
+    "skipped_interval": (lambda v: _is_dict_of(v, _is_int), "counts of skipped updates by network"),
     "best": (_is_best, "null or a metric, value and step"),
     "ema_updates": (_is_int, "an integer >= 0"),
     "rng": (lambda v: rng_problem(v) is None, "a restorable random state"),
@@ -314,9 +372,9 @@ FOR_OVERRIDES = Expectation("to resume", (), optional=("overrides",))  # resume.
 FOR_RESUME = Expectation(
     "to resume",
     ("model", "data", "optim"),
-    required=("overrides", "step", "generator", "discriminator", "g_optimizer", "d_optimizer",
-              "fixed_noise", "rng", "history", "running", "running_steps"),
-    optional=("epoch", "shape", "n_classes", "d_updates", "skipped", "skipped_interval", "best",
+    required=("overrides", "step", "generator", "networks", "optimizers", "fixed_noise", "rng", "history",
+              "stats"),
+    optional=("recipe", "recipe_state", "epoch", "shape", "n_classes", "skipped", "skipped_interval", "best",
               "ema_generator", "ema_updates"),
     named=True,
 )  # fmt: skip

@@ -1,9 +1,10 @@
-"""The training loop: alternating D and G updates, with logging, sample grids and checkpoints at
-intervals.
+"""The training loop every recipe shares: steps, log intervals, sample views, checkpoints (last,
+periodic, best.pt), the EMA of the generator, evaluation, stop signals and resume. What one step
+does is the recipe's (gan_cli.training.recipes); the trainer never names a network but
+"generator".
 
-Hot-path rules (DESIGN.md): batches come from the device, losses and D outputs stay on the device
-and are read once per log interval, gradients are freed with set_to_none, and D's parameters are
-frozen during the G update so no gradient is computed for weights nobody steps.
+Hot-path rule (DESIGN.md): the recipe's statistics stay on the device, summed there, and are read
+once per log interval (RunningStats).
 """
 
 import contextlib
@@ -18,21 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from gan_cli.outputs import checkpoint, plots
-
-from gan_cli.training import penalties
-from gan_cli.device import SpeedSwitches
-from gan_cli.training.ema import EMAGenerator
+from gan_cli.data.kinds import kind_named
 from gan_cli.errors import UserError
-from gan_cli.training.losses import GANLoss
-from gan_cli.metrics.toy2d import mode_metrics
-from gan_cli.models.common import pack_samples
+from gan_cli.models import contract
+from gan_cli.outputs import checkpoint, plots
+from gan_cli.training.ema import EMAGenerator
 from gan_cli.training.optim import scheduled_lr
-from gan_cli.outputs.report import Reporter
+from gan_cli.training.recipes.base import GENERATOR, Recipe
 
-TOY_EVAL_POINTS = 2500
 # trainer.on_nan=skip tolerates a few bad batches, not a model that has stopped learning: more than
 # this share of G's or of D's updates dropped in one log interval ends the run.
 MAX_SKIPPED_SHARE = 0.5
@@ -129,208 +125,165 @@ class Evaluation:
         return value < best if self.direction == "min" else value > best
 
 
-@dataclass
-class Networks:
-    generator: nn.Module
-    discriminator: nn.Module
-    g_optimizer: torch.optim.Optimizer
-    d_optimizer: torch.optim.Optimizer
-
-
-def total_steps(cfg, num_examples: int) -> int:
-    """trainer.epochs (passes over the data, d_steps x batch_size real images per G step) wins
-    over trainer.steps when set."""
+def total_steps(cfg, num_examples: int, examples_per_step: int | None = None) -> int:
+    """trainer.epochs (passes over the data) wins over trainer.steps when set. examples_per_step:
+    what one step of the recipe consumes (the GAN: d_steps x batch_size real images per G step)."""
     if cfg.epochs is None:
         return int(cfg.steps)
-    return max(1, math.ceil(cfg.epochs * num_examples / (cfg.batch_size * cfg.d_steps)))
+    per_step = examples_per_step or cfg.batch_size * cfg.d_steps
+    return max(1, math.ceil(cfg.epochs * num_examples / per_step))
+
+
+
+
+class RunningStats:
+    """The sums of a recipe's named statistics over the steps of one log interval, on the device:
+    one stacked add per step, one host read per interval. The names are whatever the recipe
+    returns (an open set); a name that appears later gets a zero sum from then on."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.names: tuple[str, ...] = ()
+        self.sums = torch.zeros(0, device=device)
+        self.steps = 0
+
+    def add(self, stats: dict[str, Tensor]) -> None:
+        if tuple(stats) != self.names:
+            self._follow(stats)
+        self.sums += torch.stack([stats[name].detach() for name in self.names])
+        self.steps += 1
+
+    def _follow(self, stats: dict[str, Tensor]) -> None:
+        new = [name for name in stats if name not in self.names]
+        if new:
+            grown = torch.zeros(len(new), device=self.device, dtype=self.sums.dtype)
+            self.names, self.sums = (*self.names, *new), torch.cat((self.sums, grown))
+        missing = [name for name in self.names if name not in stats]
+        if missing:
+            raise ValueError(f"the recipe's step returned no {', '.join(missing)} this time")
+
+    def means(self) -> dict[str, float]:
+        """The interval's means by name (the one host sync); empty when no step counted."""
+        if self.steps == 0:
+            return {}
+        return dict(zip(self.names, (self.sums / self.steps).tolist(), strict=True))
+
+    def reset(self) -> None:
+        self.sums.zero_()
+        self.steps = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"sums": {name: self.sums[i].cpu() for i, name in enumerate(self.names)}, "steps": self.steps}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        sums = state["sums"]
+        self.names = tuple(sums)
+        values = [torch.as_tensor(v, dtype=torch.float32).reshape(()) for v in sums.values()]
+        self.sums = torch.stack(values).to(self.device) if values else torch.zeros(0, device=self.device)
+        self.steps = int(state["steps"])
 
 
 class Trainer:
     def __init__(
         self,
-        nets: Networks,
-        loss: GANLoss,
+        recipe: Recipe,
         batches,
         cfg,
         run_dir: Path,
-        reporter: Reporter,
+        reporter: Any,
         device: torch.device,
         seed: int,
         config: dict[str, Any],
         overrides: list[str] | None = None,
-        lr_plan: tuple[tuple[str, float], tuple[str, float]] | None = None,
-        switches: SpeedSwitches | None = None,
         evaluation: Evaluation | None = None,
+        context: Any = None,
     ):
-        self.nets, self.loss, self.batches, self.cfg = nets, loss, batches, cfg
+        """cfg: the trainer config (cfg.trainer); config: the whole resolved config, for
+        checkpoints. context: the distributed context (rank, world size), when there is one."""
+        self.recipe, self.batches, self.cfg = recipe, batches, cfg
         self.run_dir, self.reporter, self.device, self.config = Path(run_dir), reporter, device, config
+        self.context = context
+        self.kind = kind_named(batches.kind)
         self.overrides = list(overrides or [])  # the command line, so `resume=` can compose it again
-        self.total_steps = total_steps(cfg, batches.num_examples)
+        self.total_steps = total_steps(cfg, batches.num_examples, recipe.examples_per_step)
         self.step = 0
-        self._d_updates = 0  # counts D steps for lazy R1
         self.evaluation = evaluation
         self.best: dict[str, Any] | None = None  # {"metric", "value", "step"} of best.pt
         self.last_eval: dict[str, float] = {}
         self._skip_nonfinite = cfg.get("on_nan", "stop") == "skip"
         self.skipped = 0  # updates dropped by trainer.on_nan=skip
-        self._skipped_interval = {"g": 0, "d": 0}  # the same, per network, in this log interval
+        self._skipped_interval = {name: 0 for name in recipe.updates_per_step}  # the same, in this log interval
         self._stop = StopRequests()  # replaced by fit's live one
         self._in_step = False  # a stop now would drop a step under way
+        self._step_started = 0.0
         self._saved_step: int | None = None  # the step of last.pt
-        # ((G schedule, G base lr), (D schedule, D base lr)); rates are set per step only if scheduled
-        self.lr_plan = lr_plan or (("constant", 0.0), ("constant", 0.0))
-        self._scheduled = any(schedule != "constant" for schedule, _ in self.lr_plan)
+        recipe.attach_stop(self._stop_point)
+        self._scheduled = any(schedule != "constant" for schedule, _ in recipe.lr_plan.values())
+        generator = recipe.generator
         decay = cfg.ema.decay if "ema" in cfg else 0.0
-        self.ema = EMAGenerator(nets.generator, decay, cfg.ema.warmup) if decay > 0 else None
-        self._setup_speed(switches or SpeedSwitches())
-        self.z_dim = nets.generator.z_dim
+        self.ema = EMAGenerator(generator, decay, cfg.ema.warmup) if decay > 0 else None
+        self.switches = recipe.context.switches
         noise = torch.Generator().manual_seed(seed)
-        # One fixed noise for every grid, so grids of a run are comparable frame to frame.
-        self.fixed_noise = torch.randn(cfg.n_samples, self.z_dim, generator=noise).to(device)
-        self.toy_noise = (
-            torch.randn(TOY_EVAL_POINTS, self.z_dim, generator=noise).to(device)
-            if batches.kind == "points"
-            else None
+        # One fixed noise for every view, so the views of a run are comparable frame to frame. A kind
+        # that shows another count (2D scatters: many points) draws its own from the same stream.
+        self.fixed_noise = contract.sample_latent(generator, cfg.n_samples, noise, device)
+        shown = self.kind.shown(cfg.n_samples)
+        self._own_view_noise = (
+            contract.sample_latent(generator, shown, noise, device) if shown != cfg.n_samples else None
         )
+        self._interval_keys: tuple[str, ...] = ()  # what the kind's interval metrics returned
         self.history: list[dict[str, Any]] = []
-        self._running = torch.zeros(4, device=device)
-        self._running_steps = 0
+        self.stats = RunningStats(device)
         self._interval_start = time.perf_counter()
         self._interval_io = 0.0
         for folder in ("samples", "checkpoints"):
             (self.run_dir / folder).mkdir(parents=True, exist_ok=True)
-        for stale in (self.run_dir / "checkpoints").glob(".*.tmp"):  # left by a run killed mid-write
+        for stale in checkpoint.stale_partials(self.run_dir / "checkpoints"):  # left by a run killed mid-write
             stale.unlink(missing_ok=True)
         # periodic checkpoints already there (a resumed run) count towards keep_checkpoints
         self._periodic: list[Path] = sorted((self.run_dir / "checkpoints").glob("step_*.pt"))
 
-    def _setup_speed(self, switches: SpeedSwitches) -> None:
-        """Autocast, loss scaling, channels_last, torch.compile and the fused D forward."""
-        self.switches = switches
-        G, D = self.nets.generator, self.nets.discriminator
-        dtype = switches.autocast_dtype
-        self._autocast = (
-            functools.partial(torch.autocast, self.device.type, dtype=dtype)
-            if dtype
-            else contextlib.nullcontext
-        )
-        fp16 = switches.precision == "16-mixed"
-        self._scalers = {
-            net: torch.amp.GradScaler(self.device.type) if fp16 else None for net in ("g", "d")
-        }  # one per network: each has its own optimizer step
-        images = self.batches.kind == "image"
-        self._channels_last = switches.channels_last and images
-        if self._channels_last:
-            G.to(memory_format=torch.channels_last)
-            D.to(memory_format=torch.channels_last)
-        # compiled callables for the step; the plain modules stay for EMA, samples and checkpoints
-        mode = None if switches.compile == "true" else switches.compile
-        compiled = switches.compile != "false"
-        self._G = torch.compile(G, mode=mode) if compiled else G
-        self._D = torch.compile(D, mode=mode) if compiled else D
-        self._cuda_graphs = switches.compile == "reduce-overhead" and self.device.type == "cuda"
-        # One D forward over real and fake together halves the kernel launches; only exact when no
-        # layer of D computes batch statistics (BatchNorm would then mix real and fake).
-        # The minibatch standard deviation layer is a batch statistic too (``mixes_batch``).
-        self._fuse_d = not any(
-            isinstance(m, nn.modules.batchnorm._BatchNorm) or getattr(m, "mixes_batch", False)
-            for m in D.modules()
-        )
-        # trainer.pack (PacGAN): D sees batch_size / pack packs; config.validate made it divide.
-        self._pack = int(self.cfg.get("pack", 1))
+    @property
+    def networks(self) -> dict[str, torch.nn.Module]:
+        return self.recipe.networks
 
-    def _update(self, network: str, optimizer: torch.optim.Optimizer, objective: Tensor) -> bool:
-        """Backward and step; False when trainer.on_nan=skip dropped a non-finite update (that
-        check reads the loss on the host every step, the price of skipping)."""
-        optimizer.zero_grad(set_to_none=True)
-        if self._skip_nonfinite and not bool(torch.isfinite(objective.detach())):
-            self.skipped += 1
-            self._skipped_interval[network] += 1
-            return False
-        scaler = self._scalers[network]
-        if scaler is None:
-            objective.backward()
-            optimizer.step()
-        else:
-            scaler.scale(objective).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        return True
+    @property
+    def view_noise(self) -> Tensor:
+        return self.fixed_noise if self._own_view_noise is None else self._own_view_noise
 
-    # ---- one generator update (and its d_steps discriminator updates) -----------------------------
+    # ---- one step ------------------------------------------------------------------------------------
     def train_step(self) -> None:
-        G, D, loss, raw_D = self._G, self._D, self.loss, self.nets.discriminator
-        batch_size, d_steps, pack = self.cfg.batch_size, self.cfg.d_steps, self._pack
-
-        if self._cuda_graphs:
-            torch.compiler.cudagraph_mark_step_begin()  # outputs of the last step may be reused
-        started = time.perf_counter()
+        self._step_started = time.perf_counter()
         self._in_step = True
-        for i in range(d_steps):
-            if self._stop and i > 0 and self._stop.cut_short(i, d_steps, started):
-                raise _StopNow(self._stop.signals[0])
-            real, _ = self.batches.next()
-            if self._channels_last:
-                real = real.contiguous(memory_format=torch.channels_last)
-            z = torch.randn(batch_size, self.z_dim, device=self.device)
-            self._d_updates += 1
-            r1_now = loss.r1_gamma > 0 and self._d_updates % loss.r1_every == 0
-            if r1_now:
-                real.requires_grad_(True)
-            with self._autocast():
-                if i == d_steps - 1:
-                    fake = G(z)  # kept with its graph: the G update reuses it through the updated D
-                else:
-                    with torch.no_grad():
-                        fake = G(z)
-                # packs are views of the batch; the penalties below act on them, as D sees them
-                real_packed, fake_packed = pack_samples(real, pack), pack_samples(fake.detach(), pack)
-                if self._fuse_d:
-                    both = D(torch.cat((real_packed, fake_packed))).float()
-                    real_logits, fake_logits = both.split(batch_size // pack)
-                else:
-                    real_logits, fake_logits = D(real_packed).float(), D(fake_packed).float()
-                d_loss = loss.d_loss(real_logits, fake_logits)
-                d_objective = d_loss
-                if loss.gp_lambda > 0:
-                    gp = penalties.gradient_penalty(raw_D, real_packed, fake_packed)
-                    d_objective = d_objective + loss.gp_lambda * gp
-                if r1_now:
-                    r1 = penalties.r1_penalty(real_logits, real_packed)
-                    d_objective = d_objective + penalties.lazy_weight(loss.r1_gamma, loss.r1_every) * r1
-            # read before D runs again: CUDA graphs (compile=reduce-overhead) reuse output buffers
-            d_outputs = (loss.d_output(real_logits), loss.d_output(fake_logits))
-            applied = self._update("d", self.nets.d_optimizer, d_objective)
-            if loss.clip > 0:
-                penalties.clip_weights_(raw_D, loss.clip)
-
-        raw_D.requires_grad_(False)
-        with self._autocast():
-            g_fake_logits = D(pack_samples(fake, pack)).float()
-            if loss.g_needs_real:
-                g_loss = loss.g_loss(g_fake_logits, D(pack_samples(real.detach(), pack)).float())
-            else:
-                g_loss = loss.g_loss(g_fake_logits)
-        applied = self._update("g", self.nets.g_optimizer, g_loss) and applied
-        raw_D.requires_grad_(True)
+        stats = self.recipe.step(self.batches)
         if self.ema is not None:
             self.ema.update()
-
-        if applied:
-            self._running += torch.stack((d_loss.detach(), g_loss.detach(), *d_outputs))
-            self._running_steps += 1
+        if self.recipe.skipped:
+            self._count_skipped()
+        if stats is not None:
+            self.stats.add(stats)
         self.step += 1
         self._in_step = False
         if self._scheduled:
             self.apply_learning_rates()
 
+    def _stop_point(self, done: int, total: int) -> None:
+        """The recipe's may_stop: after a signal, leave the step when the rest of it would end
+        later than STOP_WAIT_S after the signal."""
+        if self._stop and self._stop.cut_short(done, total, self._step_started):
+            raise _StopNow(self._stop.signals[0])
+
+    def _count_skipped(self) -> None:
+        for name, dropped in self.recipe.skipped.items():
+            self.skipped += dropped
+            self._skipped_interval[name] = self._skipped_interval.get(name, 0) + dropped
+        self.recipe.skipped.clear()
+
     def apply_learning_rates(self) -> None:
         """Set each optimizer's rate for the current step from its schedule (optim.schedule)."""
-        for optimizer, (schedule, base_lr) in zip(
-            (self.nets.g_optimizer, self.nets.d_optimizer), self.lr_plan, strict=True
-        ):
+        for name, (schedule, base_lr) in self.recipe.lr_plan.items():
             lr = scheduled_lr(schedule, base_lr, self.step, self.total_steps)
-            for group in optimizer.param_groups:
+            for group in self.recipe.optimizers[name].param_groups:
                 group["lr"] = lr
 
     # ---- the loop ---------------------------------------------------------------------------------
@@ -379,8 +332,8 @@ class Trainer:
 
     # ---- metrics and best.pt ------------------------------------------------------------------------
     def run_evaluation(self) -> dict[str, float]:
-        """Scores the EMA generator when there is one, else G (in eval mode)."""
-        generator = self.ema.module if self.ema is not None else self.nets.generator
+        """Scores the EMA generator when there is one, else the generator (in eval mode)."""
+        generator = self.ema.module if self.ema is not None else self.recipe.generator
         evaluation = self.evaluation
         results = evaluation.evaluator.evaluate(generator, evaluation.metrics, seed=evaluation.seed)
         self.last_eval = {key: float(value) for key, value in results.items()}
@@ -400,75 +353,74 @@ class Trainer:
     def _check_skipped(self) -> None:
         """trainer.on_nan=skip: refuse to go on (and so to save) once most updates are dropped."""
         steps = self.step - (self.history[-1]["step"] if self.history else 0)
-        for network, per_step in (("G", 1), ("D", self.cfg.d_steps)):
-            dropped, updates = self._skipped_interval[network.lower()], max(steps * per_step, 1)
+        for name, per_step in self.recipe.updates_per_step.items():
+            dropped, updates = self._skipped_interval.get(name, 0), max(steps * per_step, 1)
             if dropped / updates > MAX_SKIPPED_SHARE:
                 raise TrainingDiverged(
-                    f"training diverged: trainer.on_nan=skip dropped {dropped} of {updates} {network} "
-                    f"updates ({dropped / updates:.0%}, more than {MAX_SKIPPED_SHARE:.0%}) in the {steps} "
-                    f"steps up to step {self.step}; the last good checkpoint is in "
-                    f"{self.run_dir / 'checkpoints'} (try a lower optim.lr)"
+                    f"training diverged: trainer.on_nan=skip dropped {dropped} of {updates} "
+                    f"{self.recipe.label(name)} updates ({dropped / updates:.0%}, more than "
+                    f"{MAX_SKIPPED_SHARE:.0%}) in the {steps} steps up to step {self.step}; the last good "
+                    f"checkpoint is in {self.run_dir / 'checkpoints'} (try a lower optim.lr)"
+                )
+
+    def _check_finite(self, means: dict[str, float]) -> None:
+        """A NaN or inf statistic ends the run (the recipe's watched ones first, then the rest)."""
+        watched = self.recipe.watched
+        for name in [*watched, *(n for n in means if n not in watched)]:
+            value = means.get(name)
+            if value is not None and not math.isfinite(value):
+                raise TrainingDiverged(
+                    f"training diverged: the {watched.get(name, name)} is {value} "
+                    f"in the {self.stats.steps} steps up to step {self.step}; "
+                    f"the last good checkpoint is in {self.run_dir / 'checkpoints'} (try a lower optim.lr)"
                 )
 
     def log_interval(self, extra: dict[str, float] | None = None) -> None:
         if self._skip_nonfinite:
             self._check_skipped()
-        counted = max(self._running_steps, 1)
-        d_loss, g_loss, d_real, d_fake = (self._running / counted).tolist()  # the one sync
-        if self._running_steps > 0 and not all(math.isfinite(v) for v in (d_loss, g_loss)):
-            which = "D" if not math.isfinite(d_loss) else "G"
-            raise TrainingDiverged(
-                f"training diverged: the {which} loss is {d_loss if which == 'D' else g_loss} "
-                f"in the {self._running_steps} steps up to step {self.step}; "
-                f"the last good checkpoint is in {self.run_dir / 'checkpoints'} (try a lower optim.lr)"
-            )
+        means = self.stats.means()  # the one sync; empty when every step had an update skipped
+        self._check_finite(means)
         elapsed = time.perf_counter() - self._interval_start - self._interval_io
-        images = self._running_steps * self.cfg.batch_size * self.cfg.d_steps
-        # an interval whose steps all had an update skipped has no losses to show (not zeros)
-        losses = {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake}
-        record: dict[str, Any] = {
-            "step": self.step,
-            "epoch": self.epoch,
-            **(losses if self._running_steps > 0 else {}),
-            "lr_g": self.nets.g_optimizer.param_groups[0]["lr"],
-            "lr_d": self.nets.d_optimizer.param_groups[0]["lr"],
-            "img_per_s": images / elapsed if elapsed > 0 else 0.0,
-            "skipped": self.skipped,
-            "time": time.time(),
-        }
+        examples = self.stats.steps * self.recipe.examples_per_step
+        record: dict[str, Any] = {"step": self.step, "epoch": self.epoch, **means}
+        for name, optimizer in self.recipe.optimizers.items():
+            record[f"lr_{self.recipe.label(name).lower()}"] = optimizer.param_groups[0]["lr"]
+        record.update(img_per_s=examples / elapsed if elapsed > 0 else 0.0, skipped=self.skipped, time=time.time())
         extra = extra or {}
-        # at evaluation steps the evaluator's mode metrics replace the per-interval ones
-        if self.toy_noise is not None and "modes_captured" not in extra:
-            record.update(self.toy_metrics())
+        # at evaluation steps the evaluator's results replace the interval metrics of the same names
+        if self.kind.has_interval_metrics and not (self._interval_keys and set(self._interval_keys) <= set(extra)):
+            record.update(self.interval_metrics())
         record.update(extra)
         self.history.append(record)
         self.reporter.log(self.step, record)
-        self._running.zero_()
-        self._running_steps = 0
-        self._skipped_interval = {"g": 0, "d": 0}
+        self.stats.reset()
+        self._skipped_interval = dict.fromkeys(self._skipped_interval, 0)
         self._interval_io = 0.0
         self._interval_start = time.perf_counter()
 
     @property
     def epoch(self) -> float:
-        return self.step * self.cfg.batch_size * self.cfg.d_steps / self.batches.num_examples
+        return self.step * self.recipe.examples_per_step / self.batches.num_examples
 
-    # ---- samples, 2D metrics, checkpoints --------------------------------------------------------
+    # ---- samples, interval metrics, checkpoints -------------------------------------------------------
     @torch.no_grad()
     def _generate(self, noise: Tensor) -> Tensor:
         """Samples of the EMA generator when there is one (smoother), else of G in eval mode."""
         if self.ema is not None:
-            return self.ema.module(noise)
-        G = self.nets.generator
+            return contract.generate(self.ema.module, noise)
+        G = self.recipe.generator
         was_training = G.training
         G.eval()
         try:
-            return G(noise)
+            return contract.generate(G, noise)
         finally:
             G.train(was_training)
 
-    def toy_metrics(self) -> dict[str, float]:
-        return mode_metrics(self._generate(self.toy_noise), self.batches.modes, self.batches.mode_std)
+    def interval_metrics(self) -> dict[str, float]:
+        """The data kind's cheap metrics of the view's samples (2D: the mode metrics)."""
+        metrics = self.kind.interval_metrics(self._generate(self.view_noise), self.batches)
+        self._interval_keys = tuple(metrics)
+        return metrics
 
     def _saved(self) -> str:
         if self._saved_step is None:
@@ -477,12 +429,7 @@ class Trainer:
 
     def write_samples(self) -> Path:
         path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
-        if self.batches.kind == "points":
-            real = self.batches.real_sample(TOY_EVAL_POINTS)
-            extent = float(self.batches.modes.abs().max()) * 1.5
-            image = plots.scatter(real, self._generate(self.toy_noise), extent=extent)
-        else:
-            image = plots.image_grid(self._generate(self.fixed_noise))
+        image = self.kind.view(self._generate(self.view_noise), self.batches)
         try:
             plots.save_png(image, path)
         except UserError as error:
@@ -491,24 +438,24 @@ class Trainer:
         return path
 
     def checkpoint_payload(self) -> dict[str, Any]:
+        recipe = self.recipe
         return {
             "config": self.config,
             "overrides": self.overrides,
             "step": self.step,
             "epoch": self.epoch,
-            "generator": self.nets.generator.state_dict(),
-            "discriminator": self.nets.discriminator.state_dict(),
-            "g_optimizer": self.nets.g_optimizer.state_dict(),
-            "d_optimizer": self.nets.d_optimizer.state_dict(),
+            "generator": recipe.generator.state_dict(),
+            "recipe": recipe.name,
+            "networks": {name: net.state_dict() for name, net in recipe.networks.items() if name != GENERATOR},
+            "optimizers": {name: optimizer.state_dict() for name, optimizer in recipe.optimizers.items()},
+            "recipe_state": recipe.state_dict(),
             "fixed_noise": self.fixed_noise.cpu(),
             "rng": checkpoint.rng_state(),
             "history": self.history,
             "shape": list(self.batches.shape),
             "n_classes": self.batches.n_classes,
             # the part of a log interval already trained, so a resumed run logs the same numbers
-            "running": self._running.cpu(),
-            "running_steps": self._running_steps,
-            "d_updates": self._d_updates,
+            "stats": self.stats.state_dict(),
             "skipped": self.skipped,
             "skipped_interval": dict(self._skipped_interval),
             "best": self.best,
@@ -520,31 +467,39 @@ class Trainer:
         }
 
     def restore(self, payload: dict[str, Any], path: str | Path | None = None) -> None:
-        """Continue from a checkpoint (loaded with checkpoint.FOR_RESUME, so its entries are well
-        formed): weights, optimizer moments, step, RNG, logged history. What does not fit the model
-        built from this run's config is one error naming the file."""
+        """Continue from a checkpoint (loaded with checkpoint.FOR_RESUME, which gives every format
+        the format-3 shape): weights, optimizer moments, step, RNG, logged history. What does not
+        fit the recipe built from this run's config is one error naming the file."""
         path = Path(path or self.config.get("resume") or "the checkpoint")
-        nets = self.nets
-        for target, entry in (
-            (nets.generator, "generator"),
-            (nets.discriminator, "discriminator"),
-            (nets.g_optimizer, "g_optimizer"),
-            (nets.d_optimizer, "d_optimizer"),
-        ):
-            checkpoint.load_weights(target, payload[entry], path, entry)
-        noise = payload["fixed_noise"]
-        if noise.shape[1] != self.z_dim:
+        recipe = self.recipe
+        saved_recipe = payload.get("recipe", "gan")
+        if saved_recipe != recipe.name:
             raise UserError(
-                f"{path}: 'fixed_noise' has {noise.shape[1]} latent dimensions, the generator {self.z_dim}"
+                f"{path} was trained with recipe={saved_recipe}, this run's is {recipe.name}; "
+                "a resumed run keeps its recipe"
             )
+        checkpoint.load_weights(recipe.generator, payload["generator"], path, "generator")
+        for kind, saved, targets in (
+            ("network", payload["networks"], {n: m for n, m in recipe.networks.items() if n != GENERATOR}),
+            ("optimizer", payload["optimizers"], recipe.optimizers),
+        ):
+            for name, target in targets.items():
+                if name not in saved:
+                    raise UserError(
+                        f"{path}: it has no '{name}' {kind} (the {recipe.name} recipe's: {', '.join(targets)})"
+                    )
+                checkpoint.load_weights(target, saved[name], path, name if kind == "network" else f"{name} optimizer")
+        noise = payload["fixed_noise"]
+        z_dim = contract.latent_size(recipe.generator)
+        if noise.shape[1] != z_dim:
+            raise UserError(f"{path}: 'fixed_noise' has {noise.shape[1]} latent dimensions, the generator {z_dim}")
         self.step = payload["step"]
         self.history = list(payload["history"])
         self.fixed_noise = noise.to(self.device)
-        self._running = payload["running"].to(self.device)
-        self._running_steps = payload["running_steps"]
-        self._d_updates = payload.get("d_updates", 0)
+        self.stats.load_state_dict(payload["stats"])
+        recipe.load_state_dict(payload.get("recipe_state", {}))
         self.skipped = payload.get("skipped", 0)
-        self._skipped_interval = dict(payload.get("skipped_interval", {"g": 0, "d": 0}))
+        self._skipped_interval.update(payload.get("skipped_interval", {}))
         self.best = payload.get("best")
         self._saved_step = self.step
         if self.ema is not None:
@@ -557,18 +512,11 @@ class Trainer:
         checkpoint.set_rng_state(payload["rng"])
 
     def _named_state(self):
-        """Every tensor a checkpoint holds that training computes: weights, buffers (BatchNorm
-        statistics are not parameters) and optimizer moments, by a name a user can look up."""
-        nets = [("G", self.nets.generator), ("D", self.nets.discriminator)]
+        """Every tensor a checkpoint holds that training computes (the recipe's, then the EMA's)."""
+        yield from self.recipe.named_state()
         if self.ema is not None:
-            nets.append(("EMA G", self.ema.module))
-        for owner, net in nets:
-            for name, tensor in net.state_dict().items():
-                yield f"{owner} tensor {name}", tensor
-        for owner, optimizer in (("G", self.nets.g_optimizer), ("D", self.nets.d_optimizer)):
-            for index, state in enumerate(optimizer.state.values()):
-                for name, tensor in state.items():
-                    yield f"{owner} optimizer's {name} of parameter {index}", tensor
+            for name, tensor in self.ema.module.state_dict().items():
+                yield f"EMA G tensor {name}", tensor
 
     def check_weights(self, file: str = "last.pt") -> None:
         """Non-finite state must never reach a checkpoint (one host read per checkpoint)."""
@@ -601,15 +549,8 @@ class Trainer:
             "wall_time_s": round(wall_time, 1),
             "img_per_s_median": speeds[len(speeds) // 2] if speeds else 0.0,
         }
-        for key in (
-            "d_loss",
-            "g_loss",
-            "d_real",
-            "d_fake",
-            "modes_captured",
-            "high_quality_pct",
-            "kl_uniform",
-        ):
+        # the final interval's statistics, whatever the recipe names them, and the kind's metrics
+        for key in (*self.stats.names, *self._interval_keys):
             if key in final:
                 summary[key] = final[key]
         if self.evaluation is not None:

@@ -39,6 +39,13 @@ def final_state(run_dir):
     return payload
 
 
+def assert_same_networks(a: dict, b: dict) -> None:
+    for net, weights in (("generator", a["generator"]), *a["networks"].items()):
+        other = b["generator"] if net == "generator" else b["networks"][net]
+        for key, value in weights.items():
+            assert torch.equal(value, other[key]), f"{net}.{key} differs"
+
+
 def test_stop_and_resume_is_exact(tmp_path):
     unbroken, broken = tmp_path / "unbroken", tmp_path / "broken"
     run(compose_train(*TINY, "trainer.steps=40"), unbroken)
@@ -48,12 +55,11 @@ def test_stop_and_resume_is_exact(tmp_path):
 
     a, b = final_state(unbroken), final_state(broken)
     assert a["step"] == b["step"] == 40
-    for net in ("generator", "discriminator"):
-        for key, value in a[net].items():
-            assert torch.equal(value, b[net][key]), f"{net}.{key} differs"
-    for name in ("g_optimizer", "d_optimizer"):
-        for index, state in a[name]["state"].items():
-            assert torch.equal(state["exp_avg_sq"], b[name]["state"][index]["exp_avg_sq"])
+    assert_same_networks(a, b)
+    for name in ("generator", "discriminator"):
+        for index, state in a["optimizers"][name]["state"].items():
+            assert torch.equal(state["exp_avg_sq"], b["optimizers"][name]["state"][index]["exp_avg_sq"])
+    assert a["recipe_state"] == b["recipe_state"]
     logged = [json.loads(line) for line in (unbroken / "metrics.jsonl").read_text().splitlines()]
     relogged = [json.loads(line) for line in (broken / "metrics.jsonl").read_text().splitlines()]
     strip = lambda records: [{k: v for k, v in r.items() if k not in ("time", "img_per_s")} for r in records]  # noqa: E731
@@ -169,7 +175,4 @@ def test_evaluation_does_not_change_the_trajectory(tmp_path):
     plain, evaluated = tmp_path / "plain", tmp_path / "evaluated"
     run(compose_train(*TINY, "trainer.steps=20"), plain)
     run(compose_train(*TINY, "trainer.steps=20", "trainer.eval_every=5", "trainer.eval_n=100"), evaluated)
-    a, b = final_state(plain), final_state(evaluated)
-    for net in ("generator", "discriminator"):
-        for key, value in a[net].items():
-            assert torch.equal(value, b[net][key]), f"{net}.{key} differs"
+    assert_same_networks(final_state(plain), final_state(evaluated))

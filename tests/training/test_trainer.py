@@ -42,9 +42,9 @@ def test_d_steps_update_d_more_often_than_g(tmp_path):
     cfg = compose_train("data=ring8", "trainer.steps=3", "trainer.d_steps=4", *QUIET)
     run(cfg, tmp_path)
     payload = checkpoint.load(tmp_path / "checkpoints" / "last.pt")
-    g_state, d_state = payload["g_optimizer"]["state"], payload["d_optimizer"]["state"]
+    g_state, d_state = (payload["optimizers"][name]["state"] for name in ("generator", "discriminator"))
     assert int(g_state[0]["step"]) == 3 and int(d_state[0]["step"]) == 12
-    assert payload["d_updates"] == 12
+    assert payload["recipe"] == "gan" and payload["recipe_state"] == {"d_updates": 12}
 
 
 def test_ema_generator_is_saved_and_used(tmp_path):
@@ -65,8 +65,8 @@ def test_linear_schedule_ends_at_zero(tmp_path):
                         "optim.lr=2e-4", *QUIET)
     run(cfg, tmp_path)
     payload = checkpoint.load(tmp_path / "checkpoints" / "last.pt")
-    assert payload["g_optimizer"]["param_groups"][0]["lr"] == 0.0
-    assert payload["d_optimizer"]["param_groups"][0]["lr"] == 2e-4
+    assert payload["optimizers"]["generator"]["param_groups"][0]["lr"] == 0.0
+    assert payload["optimizers"]["discriminator"]["param_groups"][0]["lr"] == 2e-4
 
 
 @pytest.mark.parametrize(
@@ -85,9 +85,9 @@ def test_every_loss_and_regularizer_trains(tmp_path, overrides):
     run(compose_train("data=ring8", "trainer.steps=6", *QUIET, *overrides), tmp_path)
     payload = checkpoint.load(tmp_path / "checkpoints" / "last.pt")
     assert payload["step"] == 6
-    assert all(torch.isfinite(v).all() for v in payload["discriminator"].values() if v.is_floating_point())
+    assert all(torch.isfinite(v).all() for v in payload["networks"]["discriminator"].values() if v.is_floating_point())
     if "loss.clip=0.01" in overrides:
-        weights = [v for k, v in payload["discriminator"].items() if k.endswith("weight")]
+        weights = [v for k, v in payload["networks"]["discriminator"].items() if k.endswith("weight")]
         assert max(float(w.abs().max()) for w in weights) <= 0.01 + 1e-7
 
 
@@ -128,7 +128,7 @@ def test_on_nan_skip_drops_non_finite_updates_and_counts_them(tmp_path, monkeypa
     record = json.loads((tmp_path / "metrics.jsonl").read_text().splitlines()[-1])
     assert record["skipped"] == 3 and record["d_loss"] == record["d_loss"]  # finite mean of the rest
     payload = checkpoint.load(tmp_path / "checkpoints" / "last.pt")
-    assert all(torch.isfinite(v).all() for v in payload["discriminator"].values() if v.is_floating_point())
+    assert all(torch.isfinite(v).all() for v in payload["networks"]["discriminator"].values() if v.is_floating_point())
 
 
 def test_non_finite_weights_never_reach_last_pt(tmp_path):
@@ -140,7 +140,7 @@ def test_non_finite_weights_never_reach_last_pt(tmp_path):
     trainer.train_step()
     trainer.save_checkpoint(periodic=True)
     with torch.no_grad():
-        next(trainer.nets.discriminator.parameters()).fill_(float("inf"))
+        next(trainer.networks["discriminator"].parameters()).fill_(float("inf"))
     with pytest.raises(
         TrainingDiverged,
         match=r"the D tensor .* holds NaN or inf at step 2; last.pt was not written, "
@@ -190,7 +190,7 @@ def test_pack_and_minibatch_std_train_and_d_sees_batch_over_pack(tmp_path, overr
     pack = cfg.trainer.pack
     payload = checkpoint.load(tmp_path / "checkpoints" / "last.pt")
     assert payload["step"] == 3
-    assert payload["discriminator"]["net.1.weight"].shape[1] == 2 * pack
+    assert payload["networks"]["discriminator"]["net.1.weight"].shape[1] == 2 * pack
     fused = "model.minibatch_std=true" not in overrides
     d_rows = [16 // pack * (2 if fused else 1), 16 // pack]  # the D step (real and fake together), G's
     assert {rows for rows, _ in seen} <= set(d_rows) | {16 // pack * 2}

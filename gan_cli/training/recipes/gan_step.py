@@ -1,0 +1,137 @@
+"""The GAN training step: trainer.d_steps discriminator updates, then one generator update.
+
+Hot-path rules (DESIGN.md): batches come from the device, losses and D outputs stay on the device,
+gradients are freed with set_to_none, D's parameters are frozen during the G update so no gradient
+is computed for weights nobody steps, and real and fake go through D in one forward where D has no
+batch statistics.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from gan_cli.models.common import pack_samples
+from gan_cli.training import losses, optim, penalties
+from gan_cli.training.recipes.base import Recipe, RecipeContext
+from gan_cli.data.kinds import kind_named
+
+
+class GANRecipe(Recipe):
+    name = "gan"
+    watched = {"d_loss": "D loss", "g_loss": "G loss"}
+
+    def __init__(self, context: RecipeContext):
+        cfg, G, D = context.cfg, context.generator, context.discriminator
+        g_optimizer, d_optimizer = optim.build(cfg.optim, G, D, context.device)
+        (g_lr, d_lr), (g_schedule, d_schedule) = optim.learning_rates(cfg.optim), optim.schedules(cfg.optim)
+        trainer = cfg.trainer
+        self.batch_size, self.d_steps = int(trainer.batch_size), int(trainer.d_steps)
+        super().__init__(
+            context,
+            networks={"generator": G, "discriminator": D},
+            optimizers={"generator": g_optimizer, "discriminator": d_optimizer},
+            examples_per_step=self.batch_size * self.d_steps,
+            lr_plan={"generator": (g_schedule, g_lr), "discriminator": (d_schedule, d_lr)},
+            updates_per_step={"generator": 1, "discriminator": self.d_steps},
+        )
+        self.loss = losses.build(cfg.loss)
+        self.loss_cfg = cfg.loss
+        self.z_dim = G.z_dim
+        self.d_updates = 0  # counts D steps for lazy R1
+        # trainer.pack (PacGAN): D sees batch_size / pack packs; config.validate made it divide.
+        self.pack = int(trainer.get("pack", 1))
+        self._setup_speed(G, D)
+
+    def _setup_speed(self, G: nn.Module, D: nn.Module) -> None:
+        """channels_last, torch.compile and the fused D forward (autocast and loss scaling: Recipe)."""
+        switches = self.context.switches
+        self.channels_last = switches.channels_last and kind_named(self.context.batches.kind).conv_layout
+        if self.channels_last:
+            G.to(memory_format=torch.channels_last)
+            D.to(memory_format=torch.channels_last)
+        # compiled callables for the step; the plain modules stay for EMA, samples and checkpoints
+        mode = None if switches.compile == "true" else switches.compile
+        compiled = switches.compile != "false"
+        self._G = torch.compile(G, mode=mode) if compiled else G
+        self._D = torch.compile(D, mode=mode) if compiled else D
+        self.cuda_graphs = switches.compile == "reduce-overhead" and self.device.type == "cuda"
+        # One D forward over real and fake together halves the kernel launches; only exact when no
+        # layer of D computes batch statistics (BatchNorm would then mix real and fake).
+        # The minibatch standard deviation layer is a batch statistic too (``mixes_batch``).
+        self.fuse_d = not any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) or getattr(m, "mixes_batch", False)
+            for m in D.modules()
+        )
+
+    # ---- one generator update (and its d_steps discriminator updates) -----------------------------
+    def step(self, batches) -> dict[str, Tensor] | None:
+        G, D, loss, raw_D = self._G, self._D, self.loss, self.networks["discriminator"]
+        batch_size, d_steps, pack = self.batch_size, self.d_steps, self.pack
+
+        if self.cuda_graphs:
+            torch.compiler.cudagraph_mark_step_begin()  # outputs of the last step may be reused
+        for i in range(d_steps):
+            if i > 0:
+                self.may_stop(i, d_steps)
+            real, _ = batches.next()
+            if self.channels_last:
+                real = real.contiguous(memory_format=torch.channels_last)
+            z = torch.randn(batch_size, self.z_dim, device=self.device)
+            self.d_updates += 1
+            r1_now = loss.r1_gamma > 0 and self.d_updates % loss.r1_every == 0
+            if r1_now:
+                real.requires_grad_(True)
+            with self.autocast():
+                if i == d_steps - 1:
+                    fake = G(z)  # kept with its graph: the G update reuses it through the updated D
+                else:
+                    with torch.no_grad():
+                        fake = G(z)
+                # packs are views of the batch; the penalties below act on them, as D sees them
+                real_packed, fake_packed = pack_samples(real, pack), pack_samples(fake.detach(), pack)
+                if self.fuse_d:
+                    both = D(torch.cat((real_packed, fake_packed))).float()
+                    real_logits, fake_logits = both.split(batch_size // pack)
+                else:
+                    real_logits, fake_logits = D(real_packed).float(), D(fake_packed).float()
+                d_loss = loss.d_loss(real_logits, fake_logits)
+                d_objective = d_loss
+                if loss.gp_lambda > 0:
+                    gp = penalties.gradient_penalty(raw_D, real_packed, fake_packed)
+                    d_objective = d_objective + loss.gp_lambda * gp
+                if r1_now:
+                    r1 = penalties.r1_penalty(real_logits, real_packed)
+                    d_objective = d_objective + penalties.lazy_weight(loss.r1_gamma, loss.r1_every) * r1
+            # read before D runs again: CUDA graphs (compile=reduce-overhead) reuse output buffers
+            d_outputs = (loss.d_output(real_logits), loss.d_output(fake_logits))
+            applied = self.update("discriminator", d_objective)
+            if loss.clip > 0:
+                penalties.clip_weights_(raw_D, loss.clip)
+
+        raw_D.requires_grad_(False)
+        with self.autocast():
+            g_fake_logits = D(pack_samples(fake, pack)).float()
+            if loss.g_needs_real:
+                g_loss = loss.g_loss(g_fake_logits, D(pack_samples(real.detach(), pack)).float())
+            else:
+                g_loss = loss.g_loss(g_fake_logits)
+        applied = self.update("generator", g_loss) and applied
+        raw_D.requires_grad_(True)
+        if not applied:
+            return None
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "d_real": d_outputs[0], "d_fake": d_outputs[1]}
+
+    def state_dict(self) -> dict:
+        return {"d_updates": self.d_updates}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.d_updates = int(state.get("d_updates", 0))
+
+    def facts(self) -> dict[str, str]:
+        extras = [
+            f"{key} {self.loss_cfg[key]:g}"
+            for key in ("gp_lambda", "r1_gamma", "clip")
+            if self.loss_cfg.get(key, 0) > 0
+        ]
+        return {"loss": "  ".join([self.loss_cfg.name, *extras]), "step": f"d_steps {self.d_steps}"}
