@@ -47,7 +47,7 @@ from gan_cli.evaluation.results import RESULT_KEY, merge_results, output_path, p
 
 __all__ = [
     "DEFAULT_BATCH_SIZE", "DEFAULT_N", "FEATURES", "MAX_CACHED_EVALUATORS", "METRICS", "RESULT_KEY",
-    "SPLITS", "Context", "EvalRun", "count_keys", "Evaluator", "FeatureSet", "default_metrics", "evaluate_generator",
-    "get_evaluator", "merge_results", "metric", "metric_names", "output_path", "plain_data_config",
-    "previous_results", "primary_metric_direction", "run", "write_results",
+    "SPLITS", "Context", "EvalRun", "count_keys", "Evaluator", "FeatureSet", "default_metrics",
+    "evaluate_generator", "get_evaluator", "merge_results", "metric", "metric_names", "output_path",
+    "plain_data_config", "previous_results", "primary_metric_direction", "run", "write_results",
 ]  # fmt: skip

@@ -107,7 +107,9 @@ def _coverage(ctx: Context) -> dict[str, float]:
     return {"coverage": float(covered), "coverage_kl": kl}
 
 
-@metric("score", {"score": "max"}, "Inception-style score exp(E KL(p(y|x) || p(y))) (Salimans 2016)", needs="probs")
+@metric(
+    "score", {"score": "max"}, "Inception-style score exp(E KL(p(y|x) || p(y))) (Salimans 2016)", needs="probs"
+)
 def _score(ctx: Context) -> dict[str, float]:
     from gan_cli.metrics.classes import classifier_score
 

@@ -72,7 +72,9 @@ class Bar:
         """Whether this bar is on a terminal (False: every call is a no-op)."""
         return self._progress is not None
 
-    def update(self, completed: int | None = None, status: str | None = None, advance: int | None = None) -> None:
+    def update(
+        self, completed: int | None = None, status: str | None = None, advance: int | None = None
+    ) -> None:
         """Set the position (completed), move it on (advance), change the status text; then redraw."""
         if self._progress is None:
             return

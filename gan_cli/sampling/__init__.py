@@ -33,21 +33,20 @@ from gan_cli.sampling.latents import (
     slerp,
     step_size,
 )
-from gan_cli.sampling.loading import CHECKPOINT_NAMES, Loaded, load_generator, resolve_checkpoint
+from gan_cli.sampling.loading import CHECKPOINT_NAMES, Loaded, load_generator, real_source, resolve_checkpoint
 from gan_cli.sampling.writers import (
     GIF_FRAME_MS,
     write_gif,
     write_grid,
     write_npy,
     write_png_folder,
-    write_scatter,
     write_view,
 )
 
 __all__ = [
-    "CHECKPOINT_NAMES", "FORWARD_ROWS", "GIF_FRAME_MS", "NOISE_CHUNK", "SAMPLE_STREAM_TAG", "SUFFIX",
-    "Loaded", "class_labels", "forward", "generate", "interpolate", "interpolation_latents",
-    "latent_batches", "latents", "load_generator", "plan_outputs", "resolve_checkpoint", "run",
-    "sample_seed", "slerp", "step_size", "write_gif", "write_grid", "write_npy", "write_png_folder",
-    "write_scatter", "write_view",
+    "CHECKPOINT_NAMES", "FORWARD_ROWS", "GIF_FRAME_MS", "NOISE_CHUNK", "SAMPLE_STREAM_TAG",
+    "SUFFIX", "Loaded", "class_labels", "forward", "generate", "interpolate",
+    "interpolation_latents", "latent_batches", "latents", "load_generator", "plan_outputs",
+    "real_source", "resolve_checkpoint", "run", "sample_seed", "slerp", "step_size", "write_gif",
+    "write_grid", "write_npy", "write_png_folder", "write_view",
 ]  # fmt: skip

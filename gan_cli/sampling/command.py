@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import UserError
-from gan_cli.sampling.destinations import plan_outputs
+from gan_cli.sampling.destinations import VIEW_ROLES, plan_outputs
 from gan_cli.sampling.generation import generate, interpolate
 from gan_cli.sampling.latents import latent_batches, sample_seed, step_size
-from gan_cli.sampling.loading import load_generator, resolve_checkpoint
-from gan_cli.sampling.writers import _source, write_gif, write_grid, write_npy, write_png_folder, write_view
+from gan_cli.sampling.loading import load_generator, real_source, resolve_checkpoint
+from gan_cli.sampling.writers import write_gif, write_grid, write_npy, write_png_folder, write_view
 
 log = logging.getLogger("gan_cli.commands.sample")
 
@@ -64,12 +64,12 @@ def run(cfg: Any, run_dir: str | os.PathLike | None = None) -> list[Path]:
         if "folder" in paths:
             write_png_folder(generated, n, paths["folder"])
             return list(paths.values())
-        view = "grid" if "grid" in paths else "scatter" if "scatter" in paths else None
+        view = next((role for role in paths if role in VIEW_ROLES), None)
         if view is None:  # only the array: written batch by batch, never all in memory
             write_npy(generated, n, loaded.shape, paths["npy"])
             return list(paths.values())
         samples = torch.cat(list(generated))
-        source = _source(loaded.data) if kind.view_needs_source else None
+        source = real_source(loaded.data) if kind.view_needs_source else None
         write_view(kind.view(samples, source, nrow=cfg.nrow), paths[view])
         if "npy" in paths:
             write_npy([samples], n, loaded.shape, paths["npy"])

@@ -9,6 +9,7 @@ from typing import Any
 from gan_cli.errors import UserError
 
 SUFFIX = {"grid": ".png", "scatter": ".png", "gif": ".gif", "npy": ".npy"}
+VIEW_ROLES = ("grid", "scatter")  # the roles that hold the data kind's view (DataKind.view) as a PNG
 
 
 def plan_outputs(cfg: Any, kind: Any, run_dir: str | os.PathLike | None) -> dict[str, Path]:

@@ -96,3 +96,11 @@ def load_generator(path: str | os.PathLike, device: Any = "cpu", use_ema: bool =
     generator.to(device).eval()
     step = payload.get("step")
     return Loaded(path, generator, shape, config["data"], step if isinstance(step, int) else None, weights)
+
+
+def real_source(data_cfg: dict[str, Any]) -> Any:
+    """The real data a view draws beside the samples (a 2D mixture), rebuilt from the checkpoint's
+    data config: only for kinds whose view needs it (DataKind.view_needs_source)."""
+    from gan_cli import data
+
+    return data.build(SimpleNamespace(**data_cfg), "cpu", 1)

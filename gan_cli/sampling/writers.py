@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gan_cli.outputs import atomic
 
@@ -59,13 +59,6 @@ def write_grid(images: torch.Tensor, nrow: int | None, path: Path) -> Path:
     return write_view(plots.image_grid(images, nrow), path)
 
 
-def write_scatter(points: torch.Tensor, data_cfg: dict[str, Any], path: Path) -> Path:
-    """Generated points over as many real ones (the 2D set is generated in memory, no files)."""
-    from gan_cli.data import kinds
-
-    return write_view(kinds.kind_named("points").view(points, _source(data_cfg)), path)
-
-
 def write_gif(walks: torch.Tensor, path: Path) -> Path:
     """walks (rows, steps, C, H, W): frame j is the grid of every row's j-th image."""
     from gan_cli.outputs import plots
@@ -75,12 +68,3 @@ def write_gif(walks: torch.Tensor, path: Path) -> Path:
     with atomic.replacing(path) as tmp:
         frames[0].save(tmp, save_all=True, append_images=frames[1:], duration=GIF_FRAME_MS, loop=0)
     return path
-
-
-def _source(data_cfg: dict[str, Any]) -> Any:
-    """The real data a view draws beside the samples, rebuilt from the checkpoint's data config."""
-    from types import SimpleNamespace
-
-    from gan_cli import data
-
-    return data.build(SimpleNamespace(**data_cfg), "cpu", 1)

@@ -43,7 +43,8 @@ def test_the_temporary_file_sits_beside_the_target_with_its_suffix(tmp_path):
 
 
 def test_two_writers_of_one_path_get_their_own_partial_files(tmp_path):
-    with atomic.replacing(tmp_path / "eval.json") as first, atomic.replacing(tmp_path / "eval.json") as second:
+    target = tmp_path / "eval.json"
+    with atomic.replacing(target) as first, atomic.replacing(target) as second:
         assert first != second
 
 

@@ -4,9 +4,10 @@ sampler where it has one. No discriminator, no particular latent shape."""
 
 import numpy as np
 import torch
+from omegaconf import OmegaConf
 from torch import nn
 
-from gan_cli import evaluation, sampling
+from gan_cli import evaluation, models, sampling
 from gan_cli.outputs import checkpoint
 from tests.sampling.helpers import SMALL_MLP, sample_cfg, train_config
 
@@ -70,11 +71,9 @@ def test_a_generator_with_its_own_latents_is_evaluated():
 
 
 def test_a_checkpoint_without_a_discriminator_samples(tmp_path):
-    from gan_cli import models
-    from omegaconf import OmegaConf
-
     config = train_config("data=ring8", *SMALL_MLP)
     generator, _ = models.build(OmegaConf.create(config["model"]), (2,))
-    path = checkpoint.save({"config": config, "step": 3, "generator": generator.state_dict()}, tmp_path / "g.pt")
+    payload = {"config": config, "step": 3, "generator": generator.state_dict()}  # no "discriminator"
+    path = checkpoint.save(payload, tmp_path / "g.pt")
     scatter, points = sampling.run(sample_cfg(path, n=50, out=str(tmp_path / "out")))
     assert scatter.is_file() and np.load(points).shape == (50, 2)
