@@ -1,5 +1,6 @@
 """A fuzz that can fail: every numeric key the config knows (read from config.RANGES and the
-registered options' ranges, so a new key or a new option is fuzzed without editing this file) gets the extremes, every path key long and odd paths, across
+registered options' ranges, so a new key or a new option is fuzzed without editing this file)
+gets the extremes, every path key long and odd paths, across
 `gan train`, `gan sample`, `gan eval` and `gan sweeps`; crafted files for `gan sweeps`.
 
 Each case must exit 0 or 2 with at most 3 lines on stderr, no traceback, in under TIME_LIMIT_S.
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gan_cli.commands import dispatch as cli
+from gan_cli.commands import dispatch
 from gan_cli.commands.config import PATH_KEYS, RANGES, group_schemas, option_ranges
 from gan_cli.commands.train import run
 from tests.helpers import compose_train, run_gan

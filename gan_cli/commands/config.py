@@ -25,6 +25,7 @@ from gan_cli import registry
 from gan_cli.errors import UserError
 from gan_cli.registry import Range
 
+
 # ---- trainer and the whole train config -----------------------------------------------------------
 @dataclass
 class EMAConfig:
@@ -582,7 +583,8 @@ def _validate_loss(loss: DictConfig, entry: registry.Entry, model: DictConfig) -
     if loss.clip > 0 and not entry.facts.get("clips", False):
         clippers = " or ".join(f"loss={e.name}" for e in registry.LOSSES if e.facts.get("clips"))
         raise UserError(
-            f"loss.clip={loss.clip} with loss={loss.name}: weight clipping is for the wgan critic (use {clippers})"
+            f"loss.clip={loss.clip} with loss={loss.name}: "
+            f"weight clipping is for the wgan critic (use {clippers})"
         )
     # Gulrajani et al. 2017 propose the penalty as the replacement for clipping: clipped
     # weights cannot reach the unit gradient norm the penalty asks for.

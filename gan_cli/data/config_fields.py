@@ -39,7 +39,9 @@ class DataConfig:
     """Keys every data set has; a data set's schema extends it."""
 
     name: str = MISSING
-    root: str = DATA_ROOT_DEFAULT  # the data sets' folder (torchvision layout under it); GAN_DATA_DIR overrides
+    root: str = (
+        DATA_ROOT_DEFAULT  # the data sets' folder (torchvision layout under it); GAN_DATA_DIR overrides
+    )
     download: bool = False  # fetch the files when they are missing
 
 

@@ -44,7 +44,9 @@ class FolderData(DataConfig):
     channels: Any = AUTO
     workers: int = 2  # DataLoader workers for decoding (and streaming when too big for memory)
     max_memory_mb: int = 1024  # decoded size up to which the set is held in memory as uint8
-    strict: bool = False  # unreadable image files: skipped with a warning, or (true) an error naming the first
+    strict: bool = (
+        False  # unreadable image files: skipped with a warning, or (true) an error naming the first
+    )
 
 
 def _check(cfg: Any) -> None:

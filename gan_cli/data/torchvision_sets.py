@@ -53,8 +53,15 @@ def _check_split(cfg: Any) -> None:
 def _register(name: str, shape: tuple[int, int, int], summary: str):
     # labeled, with a test split: class coverage and the classifier's features apply
     return DATA.register(
-        name, schema=TorchvisionData, summary=summary, kind="image", shape=shape, splits=SPLITS, check=_check_split
+        name,
+        schema=TorchvisionData,
+        summary=summary,
+        kind="image",
+        shape=shape,
+        splits=SPLITS,
+        check=_check_split,
     )
+
 
 # Where Debian's `dataset-fashion-mnist` package puts the four .gz IDX files (no torchvision layout).
 DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")

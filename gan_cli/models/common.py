@@ -86,7 +86,9 @@ class Generator(nn.Module):
 
     takes_labels = False
 
-    def __init__(self, net: nn.Module, shape: tuple[int, ...], z_dim: int, latent_shape: tuple[int, ...] = ()):
+    def __init__(
+        self, net: nn.Module, shape: tuple[int, ...], z_dim: int, latent_shape: tuple[int, ...] = ()
+    ):
         super().__init__()
         self.shape = tuple(shape)
         self.z_dim = z_dim

@@ -91,7 +91,11 @@ def size(cfg: Any, elements: int | None) -> tuple[int, int]:
     "dcgan",
     schema=DCGANConfig,
     summary="strided-convolution G and D (Radford et al. 2015); images of 28, or 16 to 256",
-    ranges={"z_dim": LATENT, "width": Range(1, 512, note="8 x width channels at the deepest layer"), "slope": SLOPE},
+    ranges={
+        "z_dim": LATENT,
+        "width": Range(1, 512, note="8 x width channels at the deepest layer"),
+        "slope": SLOPE,
+    },
     kinds=("image",),
     size=size,
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, List
+from typing import Any, List  # noqa: UP035 - OmegaConf reads these annotations: typing.List as in config.py
 
 from gan_cli.errors import UserError
 from gan_cli.models.sizes import LATENT, MAX_LAYERS, SLOPE, UNITS
@@ -23,8 +23,8 @@ from gan_cli.registry import MODELS
 class MLPConfig:
     name: str = "mlp"
     z_dim: int = 100
-    g_hidden: List[int] = field(default_factory=lambda: [128, 256, 512, 1024])
-    d_hidden: List[int] = field(default_factory=lambda: [512, 256])
+    g_hidden: List[int] = field(default_factory=lambda: [128, 256, 512, 1024])  # noqa: UP006
+    d_hidden: List[int] = field(default_factory=lambda: [512, 256])  # noqa: UP006
     g_batchnorm: bool = True  # after every hidden layer of G but the first
     slope: float = 0.2  # LeakyReLU's negative slope in G and D
     d_spectral_norm: bool = False  # spectral norm (Miyato et al. 2018) on every Linear of D, output included
@@ -42,7 +42,8 @@ def size(cfg: Any, elements: int | None) -> tuple[int, int]:
     """(parameters, numbers per example in one step) from the config alone: layer products."""
     g = [int(cfg.z_dim), *map(int, cfg.g_hidden)] + ([elements] if elements else [])
     d = ([elements] if elements else []) + [*map(int, cfg.d_hidden), 1]
-    parameters = sum(a * b for a, b in zip(g[:-1], g[1:])) + sum(a * b for a, b in zip(d[:-1], d[1:]))
+    parameters = sum(a * b for a, b in zip(g[:-1], g[1:], strict=True))
+    parameters += sum(a * b for a, b in zip(d[:-1], d[1:], strict=True))
     return parameters, sum(g) + 2 * sum(d)  # D sees real and fake
 
 

@@ -34,7 +34,9 @@ class LossConfig:
     """Keys every loss has: the regularizers (gan_cli.training.penalties) combine with any objective."""
 
     name: str = "???"
-    gp_lambda: float = 0.0  # WGAN-GP (Gulrajani et al. 2017): lambda * E[(||grad D(x_hat)||_2 - 1)^2], paper: 10
+    gp_lambda: float = (
+        0.0  # WGAN-GP (Gulrajani et al. 2017): lambda * E[(||grad D(x_hat)||_2 - 1)^2], paper: 10
+    )
     r1_gamma: float = 0.0  # R1 (Mescheder et al. 2018): gamma/2 * E[||grad D(x)||^2] on real data
     r1_every: int = 1  # R1 every k D steps with its weight times k (lazy, Karras et al. 2020; StyleGAN2: 16)
     clip: float = 0.0  # weight clipping to [-clip, clip], wgan only (Arjovsky et al. 2017: 0.01)
@@ -205,7 +207,9 @@ class GANLoss:
 # ---- the registered losses ----------------------------------------------------------------------
 # Each builder looks its functions up when it runs (module globals), so a test that patches
 # losses.ns_d_loss changes what the trainer gets.
-@LOSSES.register("ns", schema=NSLoss, summary="non-saturating (Goodfellow et al. 2014)", ranges=REGULARIZER_RANGES)
+@LOSSES.register(
+    "ns", schema=NSLoss, summary="non-saturating (Goodfellow et al. 2014)", ranges=REGULARIZER_RANGES
+)
 def _ns(cfg: object) -> GANLoss:
     return GANLoss("ns", ns_d_loss, ns_g_loss)
 
@@ -263,7 +267,9 @@ def _hinge(cfg: object) -> GANLoss:
 @dataclass
 class WGANLoss(LossConfig):
     name: str = "wgan"
-    clip: float = 0.01  # the paper's weight clipping (Arjovsky et al. 2017); WGAN-GP: loss.clip=0 loss.gp_lambda=10
+    clip: float = (
+        0.01  # the paper's weight clipping (Arjovsky et al. 2017); WGAN-GP: loss.clip=0 loss.gp_lambda=10
+    )
 
 
 # Weight clipping bounds a critic's Lipschitz constant; a classifier or margin loss gains nothing

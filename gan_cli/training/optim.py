@@ -7,7 +7,7 @@ file) and ranges; torch is imported by the builders, so registering costs nothin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, List, Optional
+from typing import Any, List, Optional  # noqa: UP035 - OmegaConf reads these annotations, as in config.py
 
 from gan_cli.errors import UserError
 from gan_cli.registry import MAX_FLOAT, OPTIMIZERS, Range
@@ -22,11 +22,11 @@ class OptimConfig:
 
     name: str = "???"
     lr: float = 2e-4  # sets both networks; g_lr / d_lr give each its own (TTUR)
-    g_lr: Optional[float] = None  # null: lr
-    d_lr: Optional[float] = None
+    g_lr: Optional[float] = None  # null: lr  # noqa
+    d_lr: Optional[float] = None  # noqa
     schedule: str = "constant"  # constant | linear (decay to 0 at the last step)
-    g_schedule: Optional[str] = None  # null: schedule
-    d_schedule: Optional[str] = None
+    g_schedule: Optional[str] = None  # null: schedule  # noqa
+    d_schedule: Optional[str] = None  # noqa
 
 
 _FRACTION = Range(0.0, 1.0, high_open=True)
@@ -57,7 +57,7 @@ class AdamOptim(OptimConfig):
     """Adam with the DCGAN settings (Radford et al. 2015): lr 2e-4, betas (0.5, 0.999)."""
 
     name: str = "adam"
-    betas: List[float] = field(default_factory=lambda: [0.5, 0.999])
+    betas: List[float] = field(default_factory=lambda: [0.5, 0.999])  # noqa
     eps: float = 1e-8
     weight_decay: float = 0.0
 
@@ -73,26 +73,36 @@ class AdamWOptim(AdamOptim):
 _ADAM_RANGES = {**RATE_RANGES, "betas": _FRACTION, "eps": _EPS, "weight_decay": _DECAY}
 
 
-def _adam(kind: str):
+def _adam(name: str, torch_class: str):
+    """The builder of Adam or AdamW (torch.optim.<torch_class>), which take the same keys."""
+
     def build(cfg: Any, params: Any, lr: float, fused: bool):
         import torch
 
-        c = OPTIMIZERS.settings(cfg, kind)
+        c = OPTIMIZERS.settings(cfg, name)
         extra = {"fused": True} if fused else {}
-        optimizer = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
+        optimizer = getattr(torch.optim, torch_class)
         return optimizer(params, lr=lr, betas=tuple(c.betas), eps=c.eps, weight_decay=c.weight_decay, **extra)
 
     return build
 
 
 OPTIMIZERS.add(
-    "adam", _adam("adam"), schema=AdamOptim, summary="Adam, DCGAN betas (0.5, 0.999)", ranges=_ADAM_RANGES,
+    "adam",
+    _adam("adam", "Adam"),
+    schema=AdamOptim,
+    summary="Adam, DCGAN betas (0.5, 0.999)",
+    ranges=_ADAM_RANGES,
     check=_check_betas,
-)  # fmt: skip
+)
 OPTIMIZERS.add(
-    "adamw", _adam("adamw"), schema=AdamWOptim, summary="AdamW, decoupled weight decay 0.01",
-    ranges=_ADAM_RANGES, check=_check_betas,
-)  # fmt: skip
+    "adamw",
+    _adam("adamw", "AdamW"),
+    schema=AdamWOptim,
+    summary="AdamW, decoupled weight decay 0.01",
+    ranges=_ADAM_RANGES,
+    check=_check_betas,
+)
 
 
 @dataclass
@@ -151,7 +161,9 @@ def _sgd(cfg: Any, params: Any, lr: float, fused: bool):
     import torch
 
     c = OPTIMIZERS.settings(cfg, "sgd")
-    return torch.optim.SGD(params, lr=lr, momentum=c.momentum, nesterov=c.nesterov, weight_decay=c.weight_decay)
+    return torch.optim.SGD(
+        params, lr=lr, momentum=c.momentum, nesterov=c.nesterov, weight_decay=c.weight_decay
+    )
 
 
 # ---- what the trainer calls ---------------------------------------------------------------------

@@ -59,7 +59,12 @@ def gan(site, cwd, *args: str) -> subprocess.CompletedProcess:
     env.pop("HYDRA_FULL_ERROR", None)
     env.pop("GAN_DEBUG", None)
     return subprocess.run(
-        [sys.executable, "-m", "gan_cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "gan_cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -9,8 +9,8 @@ import typing
 import pytest
 from omegaconf import OmegaConf
 
-from gan_cli.commands import dispatch, config, sweeps
 from gan_cli import registry
+from gan_cli.commands import config, dispatch, sweeps
 from gan_cli.commands.config import GROUPS, RANGES, ROOT_SCHEMAS, Range, option_ranges, validate
 from gan_cli.errors import UserError
 from tests.helpers import compose_train
