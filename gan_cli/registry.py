@@ -12,7 +12,18 @@ module that registers keeps torch inside its builders, so `gan --help` and confi
 
 Code outside the package registers through the entry-point group ``gan_cli.plugins``: each entry
 point names a module (or a callable) that, once imported (or called), has registered what it
-brings. `load_plugins` loads them once per process.
+brings. `load_plugins` loads them once per process; `load_all` loads the built-in components
+first (each kind's package imports its own modules, see `import_modules`).
+
+A schema is a dataclass whose `name` field defaults to the component's name; `ranges` maps its
+numeric keys to `Range`s (config checks and `Registry.settings` both read them, so a builder and
+`gan train` agree). The facts each kind reads:
+- model families: `kinds` (the data kinds accepted, gan_cli.data.kinds), `check(cfg.model)`
+  (rules among its own keys), `size(cfg.model, elements) -> (parameters, numbers per example)`;
+- data sets: `kind` ("image", "points"), `shape` (a tuple, or `shape(cfg, look)`: look=False must
+  not open files), `splits` (train/test splits exist), `check(cfg.data)`;
+- losses: `clips` (weight clipping applies), `needs_lipschitz`, `check(cfg.loss)`;
+- optimizers: `check(cfg.optim)`.
 """
 
 from __future__ import annotations

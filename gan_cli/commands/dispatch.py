@@ -39,7 +39,8 @@ def _print_help() -> None:
     lines += [f"  {name:<8} {command.summary}" for name, command in COMMANDS.items()]
     lines += [
         "",
-        "`gan <command> --help` lists a command's config groups and options;",
+        "`gan <command> --help` lists a command's config groups and options (`gan train --help`:",
+        "every model family, data set, loss and optimizer with a line on each, plugins included);",
         "`gan <command> --cfg job` prints the resolved config.",
         "Examples:",
         "  gan train model=mlp data=mnist",
