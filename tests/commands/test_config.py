@@ -183,3 +183,30 @@ def test_cfg_job_shows_the_data_defaults_and_the_override(tmp_path):
     assert shown.model.z_dim == own.model.z_dim and shown.trainer.batch_size == own.trainer.batch_size
     assert (shown_over.model.z_dim, shown_over.trainer.batch_size) == (5, 32)
     assert shown_over.model.g_hidden == own.model.g_hidden
+
+
+def test_option_files_write_no_value_their_schema_already_gives():
+    """One place per default: an option's YAML file holds its defaults line and name (and a value
+    only where it differs from its schema's default, e.g. two sets sharing one schema)."""
+    import dataclasses
+    from pathlib import Path
+
+    import yaml
+
+    from gan_cli.commands.config import GROUPS, group_schemas
+
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    schemas = group_schemas()
+    for group in GROUPS:
+        for path in sorted((configs / group).glob("*.yaml")):
+            option = path.stem
+            content = yaml.safe_load(path.read_text())
+            assert content["defaults"] == [f"/{group}_{option}_schema", "_self_"], path
+            assert content["name"] == option, path
+            fields = {f.name: f for f in dataclasses.fields(schemas[group][option])}
+            for key, value in content.items():
+                if key in ("defaults", "name"):
+                    continue
+                spec = fields[key]
+                default = spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
+                assert value != default, f"{path.name}: {key}={value!r} repeats its schema's default"
