@@ -153,7 +153,9 @@ def register_schemas() -> None:
             # An option with no YAML file (a plugin's) is its schema alone: stored in the group, it
             # is listed by --help and picked by <group>=<name> like any other.
             if _is_config_group(reg.key) and not _config_folder_has(reg.key, f"{entry.name}.yaml"):
-                store.store(group=reg.key, name=entry.name, node=entry.schema)
+                node = OmegaConf.structured(entry.schema)
+                node.name = entry.name  # whatever the schema's own default for it (a shared one's ???)
+                store.store(group=reg.key, name=entry.name, node=node)
     if not OmegaConf.has_resolver("gan_components"):
         # configs/hydra/help/gan_train.yaml shows ${gan_components:}: one line per option
         OmegaConf.register_new_resolver("gan_components", components_help)
