@@ -70,7 +70,7 @@ def time_trainer(cfg, warmup: int, steps: int) -> tuple[float, object]:
                 trainer.log_interval()  # the trainer's one host sync per interval is part of its cost
         _sync(trainer.device)
         elapsed = time.perf_counter() - start
-    images = steps * cfg.trainer.batch_size * cfg.trainer.d_steps
+    images = steps * trainer.recipe.examples_per_step
     return images / elapsed, trainer
 
 
@@ -92,7 +92,7 @@ def time_trainer_window(cfg, warmup: int, start_at: float, duration: float) -> f
                 trainer.log_interval()
         _sync(trainer.device)
         elapsed = time.perf_counter() - start
-    return steps * cfg.trainer.batch_size * cfg.trainer.d_steps / elapsed
+    return steps * trainer.recipe.examples_per_step / elapsed
 
 
 # name -> environment changes for the copies (None removes the variable): torch's OpenMP threads
@@ -145,8 +145,9 @@ def time_bare_loop(cfg, trainer, warmup: int, steps: int) -> float:
     torch.manual_seed(cfg.seed)
     G, D = models.build(cfg.model, trainer.batches.shape, trainer.batches.n_classes)
     G, D = G.to(device), D.to(device)
-    g_opt = type(trainer.nets.g_optimizer)(G.parameters(), **trainer.nets.g_optimizer.defaults)
-    d_opt = type(trainer.nets.d_optimizer)(D.parameters(), **trainer.nets.d_optimizer.defaults)
+    trained = trainer.recipe.optimizers  # the GAN recipe's: the bare loop copies their settings
+    g_opt = type(trained["generator"])(G.parameters(), **trained["generator"].defaults)
+    d_opt = type(trained["discriminator"])(D.parameters(), **trained["discriminator"].defaults)
     loss = losses.build(cfg.loss)
     data = trainer.batches.real_sample(min(trainer.batches.num_examples, 20_000)).float()
     z_dim = G.z_dim

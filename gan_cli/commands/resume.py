@@ -116,6 +116,13 @@ def check_compatible(saved: dict, current: dict) -> None:
                     f"resume: {group}.{key}={after.get(key)!r} differs from the checkpoint's "
                     f"{before.get(key)!r}; a resumed run keeps its model and data (start a new run instead)"
                 )
+    # a config from before recipes trained the GAN
+    before, after = (config.get("recipe", {}).get("name", "gan") for config in (saved, current))
+    if before != after:
+        raise UserError(
+            f"resume: recipe={after} differs from the checkpoint's {before}; "
+            "its networks and optimizers cannot carry over (start a new run instead)"
+        )
     if saved.get("optim", {}).get("name") != current.get("optim", {}).get("name"):
         raise UserError(
             f"resume: optim={current['optim']['name']} differs from the checkpoint's "
