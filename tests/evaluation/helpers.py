@@ -6,10 +6,9 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
-from gan_cli.outputs import checkpoint
-
 from gan_cli import models
 from gan_cli.commands.config import EvalConfig, validate_eval
+from gan_cli.outputs import checkpoint
 from tests.helpers import compose_train
 
 

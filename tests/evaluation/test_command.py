@@ -4,11 +4,10 @@ import json
 
 import pytest
 
-from gan_cli.outputs import checkpoint
-
 from gan_cli import evaluation
 from gan_cli.errors import UserError
 from gan_cli.metrics import extractors
+from gan_cli.outputs import checkpoint
 from tests.evaluation.helpers import SMALL_MLP, eval_cfg, quiet, train_config, write_checkpoint
 from tests.helpers import run_folders, run_gan
 from tests.metrics.labeled_images import write_banded_idx_set

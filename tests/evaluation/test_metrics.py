@@ -2,6 +2,8 @@
 
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,8 +12,8 @@ from omegaconf import OmegaConf
 from gan_cli import evaluation
 from gan_cli.commands.config import EVAL_FEATURES, EVAL_METRICS, EvalConfig, validate_eval
 from gan_cli.errors import UserError
-from gan_cli.registry import EXTRACTORS, METRICS
 from gan_cli.metrics import extractors
+from gan_cli.registry import EXTRACTORS, METRICS
 from tests.data.fakes import assert_one_line
 from tests.evaluation.helpers import eval_cfg
 
@@ -102,3 +104,23 @@ def test_primary_metric_direction_of_an_unknown_name_lists_the_known_ones():
         evaluation.primary_metric_direction("inception_score")
     assert "fid" in assert_one_line(error.value)
 
+
+
+def test_the_registries_fill_without_importing_torch():
+    """config.py reads METRICS and EXTRACTORS for its checks, which answer before torch loads."""
+    code = (
+        "import sys, gan_cli.evaluation; from gan_cli.registry import METRICS, EXTRACTORS; "
+        "print(len(METRICS), len(EXTRACTORS), 'torch' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.split() == ["6", "2", "False"], result.stderr
+
+
+def test_every_metric_says_its_directions_needs_and_kinds():
+    from gan_cli.data import kinds
+
+    for entry in METRICS:
+        assert entry.keys and set(entry.keys.values()) <= {"min", "max"}, entry.name
+        assert entry.needs in ("features", "probs", "classes", "samples"), entry.name
+        assert entry.kinds and set(entry.kinds) <= set(kinds.KINDS), entry.name
+        assert set(entry.counts) <= set(entry.keys) and entry.summary, entry.name

@@ -8,11 +8,10 @@ import torch
 from omegaconf import OmegaConf
 from PIL import Image
 
-from gan_cli.outputs import checkpoint, plots
-from gan_cli.outputs.images import unit_to_uint8
-
 from gan_cli import models, sampling
 from gan_cli.commands.config import SampleConfig, validate_sample
+from gan_cli.outputs import checkpoint, plots
+from gan_cli.outputs.images import unit_to_uint8
 from tests.helpers import compose_train
 
 SMALL_MLP = ["model.g_hidden=[32,64]", "model.d_hidden=[32]", "model.z_dim=16"]

@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from gan_cli.outputs import checkpoint
-
 from gan_cli import sampling
 from gan_cli.commands.config import SampleConfig, validate_sample
 from gan_cli.errors import UserError
+from gan_cli.outputs import checkpoint
 from tests.data.fakes import write_idx_set
 from tests.helpers import run_folders, run_gan
 from tests.sampling.helpers import SMALL_MLP, bad_checkpoint, png_size, sample_cfg

@@ -5,11 +5,10 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_cli.outputs import plots
-from gan_cli.outputs.images import to_uint8
-
 from gan_cli import sampling
 from gan_cli.errors import UserError
+from gan_cli.outputs import plots
+from gan_cli.outputs.images import to_uint8
 from tests.sampling.helpers import generator_of, grid_pixels, png_size, run, sample_cfg
 
 
