@@ -25,6 +25,7 @@ from tests.helpers import compose_train, run_gan
 from gan_cli.commands.resume import DATA_DEFAULTS_OFF  # noqa: E402
 
 FIXTURE_V1 = Path(__file__).parent / "fixtures" / "ckpt_v1_ring8.pt"  # written by gan_cli before format 2
+FIXTURE_V2 = Path(__file__).parent / "fixtures" / "ckpt_v2_ring8.pt"  # format 2, step 10, before recipes
 # These tests were written against the general defaults (BatchNorm in G, a constant rate), not
 # ring8's own (configs/data_defaults), so those are switched off here.
 TINY = ["data=ring8", "~data_defaults@_global_", "~data_defaults@optim", "model.g_hidden=[8]", "model.d_hidden=[8]", "trainer.progress=false",
@@ -135,21 +136,22 @@ def test_gan_sample_and_eval_refuse_non_finite_weights(tmp_path, command):
     assert not (tmp_path / "out").exists()
 
 
-# ---- format 1 keeps loading everywhere ------------------------------------------------------------
+# ---- formats 1 and 2 keep loading everywhere -----------------------------------------------------
 @pytest.mark.slow
-def test_a_format_1_checkpoint_samples_evaluates_and_resumes(tmp_path):
+@pytest.mark.parametrize("fixture", [FIXTURE_V1, FIXTURE_V2], ids=["format-1", "format-2"])
+def test_an_old_checkpoint_samples_evaluates_and_resumes(tmp_path, fixture):
     run_dir = tmp_path / "old-run"
     (run_dir / "checkpoints").mkdir(parents=True)
-    shutil.copy(FIXTURE_V1, run_dir / "checkpoints" / "last.pt")
+    shutil.copy(fixture, run_dir / "checkpoints" / "last.pt")
     sampled = run_gan("sample", f"ckpt={run_dir}", "n=8", f"out={tmp_path / 'pts.npy'}", cwd=tmp_path)
     assert sampled.returncode == 0, sampled.stderr
     evaluated = run_gan("eval", f"ckpt={run_dir}", "n=100", f"out={tmp_path / 'eval.json'}", cwd=tmp_path)
     assert evaluated.returncode == 0, evaluated.stderr
     assert "modes_captured" in json.loads((tmp_path / "eval.json").read_text())["metrics"]
-    resumed = run_gan("train", f"resume={run_dir}", "trainer.steps=4", cwd=tmp_path)
+    resumed = run_gan("train", f"resume={run_dir}", "trainer.steps=14", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     payload = checkpoint.load(run_dir / "checkpoints" / "last.pt")
-    assert payload["step"] == 4 and payload["format_version"] == checkpoint.FORMAT_VERSION
+    assert payload["step"] == 14 and payload["format_version"] == checkpoint.FORMAT_VERSION
 
 
 # ---- corrupt and crafted checkpoints given to the commands ---------------------------------------

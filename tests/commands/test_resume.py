@@ -2,13 +2,16 @@
 
 import json
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from gan_cli.outputs import checkpoint
 from gan_cli.errors import UserError
@@ -75,6 +78,46 @@ def test_resume_mid_interval_drops_records_logged_after_the_checkpoint(tmp_path)
     run(compose_train(*TINY, "trainer.steps=30", f"resume={ckpt}"), run_dir)
     steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert steps == [5, 10, 15, 20, 25, 30]
+
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_old_checkpoint_resumes_and_is_saved_as_format_3(tmp_path, version):
+    run_dir = tmp_path / "old-run"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    last = run_dir / "checkpoints" / "last.pt"
+    shutil.copy(FIXTURES / f"ckpt_v{version}_ring8.pt", last)
+    old = checkpoint.load(last)
+    overrides = rewrite_arguments([f"resume={run_dir}", "trainer.steps=24"], tmp_path)
+    run(compose_train(*overrides), run_dir)
+    payload = checkpoint.load(last)
+    assert payload["format_version"] == checkpoint.FORMAT_VERSION and payload["step"] == 24
+    assert payload["recipe_state"]["d_updates"] == old["recipe_state"]["d_updates"] + 24 - old["step"]
+    steps = [r["step"] for r in payload["history"]]
+    assert steps[: len(old["history"])] == [r["step"] for r in old["history"]] and steps[-1] == 24
+
+
+def test_the_format_2_fixture_resumes_to_where_its_unbroken_run_ended(tmp_path):
+    """The fixture is step 10 (mid-interval) of a 20-step run written before recipes; the last
+    record of that unbroken run, logged by gan_cli of then: """
+    logged_then = {"step": 20, "d_loss": 1.4101728200912476, "g_loss": 0.6642913222312927}
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    shutil.copy(FIXTURES / "ckpt_v2_ring8.pt", run_dir / "checkpoints" / "last.pt")
+    run(compose_train(*rewrite_arguments([f"resume={run_dir}"], tmp_path)), run_dir)
+    last = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()][-1]
+    assert last["step"] == 20
+    for key in ("d_loss", "g_loss"):  # the same float32 sums on any CPU: within rounding of the last digits
+        assert last[key] == pytest.approx(logged_then[key], rel=1e-5)
+
+
+def test_another_recipe_on_resume_is_refused():
+    saved = OmegaConf.to_container(compose_train("data=ring8"), resolve=True)
+    with pytest.raises(UserError, match="recipe=moments differs from the checkpoint's gan"):
+        check_compatible(saved, {**saved, "recipe": {"name": "moments"}})
+    check_compatible({k: v for k, v in saved.items() if k != "recipe"}, saved)  # from before recipes: the GAN
 
 
 def test_changing_the_model_on_resume_is_refused():

@@ -152,10 +152,23 @@ def test_format_1_files_without_a_checksum_still_load(tmp_path):
         checkpoint.load(tmp_path / "stripped.pt")
 
 
-def test_the_format_1_fixture_loads_for_every_use():
-    fixture = Path(__file__).parents[1] / "fixtures" / "ckpt_v1_ring8.pt"
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_old_fixtures_load_for_every_use_in_the_format_3_shape(version):
+    fixture = Path(__file__).parents[1] / "fixtures" / f"ckpt_v{version}_ring8.pt"
     for expect in (checkpoint.FOR_SAMPLING, checkpoint.FOR_RESUME, checkpoint.FOR_OVERRIDES):
-        assert checkpoint.load(fixture, expect=expect)["format_version"] == 1
+        assert checkpoint.load(fixture, expect=expect)["format_version"] == version  # as written
+    raw = torch.load(fixture, weights_only=True)
+    payload = checkpoint.load(fixture)
+    assert payload["recipe"] == "gan" and set(payload["networks"]) == {"discriminator"}
+    assert payload["networks"]["discriminator"].keys() == raw["discriminator"].keys()
+    for name, old in (("generator", "g_optimizer"), ("discriminator", "d_optimizer")):
+        assert payload["optimizers"][name]["param_groups"] == raw[old]["param_groups"]
+    assert payload["recipe_state"] == {"d_updates": raw["d_updates"]}
+    sums = payload["stats"]["sums"]
+    assert list(sums) == ["d_loss", "g_loss", "d_real", "d_fake"] and payload["stats"]["steps"] == raw["running_steps"]
+    assert torch.equal(torch.stack(list(sums.values())), raw["running"])
+    for old in ("discriminator", "g_optimizer", "d_optimizer", "d_updates", "running", "running_steps"):
+        assert old not in payload
 
 
 # ---- crafted payloads ---------------------------------------------------------------------------
