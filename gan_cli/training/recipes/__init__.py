@@ -5,11 +5,8 @@ configs/recipe/<name>.yaml). The registering modules do not import torch (startu
 their builders import the step's module when a run starts.
 """
 
-import importlib
-import pkgutil
+from gan_cli.registry import import_modules
 
-HELPERS = {"base", "gan_step"}  # import torch; register nothing
+HELPERS = frozenset({"base", "gan_step"})  # import torch; register nothing
 
-for _found in pkgutil.iter_modules(__path__):
-    if _found.name not in HELPERS and not _found.name.startswith("_"):
-        importlib.import_module(f"{__name__}.{_found.name}")
+import_modules(__name__, HELPERS)
