@@ -1,8 +1,8 @@
 """The wheel holds every subpackage: setuptools ships only the packages pyproject.toml lists."""
 
-import pytest
-
 from pathlib import Path
+
+import pytest
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
