@@ -30,10 +30,9 @@ from pathlib import Path
 
 import torch
 
-from gan_cli.training import losses
-
 from gan_cli import models
 from gan_cli.commands.train import build, compose
+from gan_cli.training import losses
 
 
 class SilentReporter:
@@ -302,7 +301,9 @@ def _print_contention(rows: list[dict], args) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{' '.join(args.overrides) or '(defaults)'}: each copy's images/s, {args.duration:g} s window")
+    table = Table(
+        title=f"{' '.join(args.overrides) or '(defaults)'}: each copy's images/s, {args.duration:g} s window"
+    )
     for column in ("setting", "copies at once", "img/s of each copy", "median", "of alone"):
         table.add_column(column)
     for r in rows:

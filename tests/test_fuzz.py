@@ -214,7 +214,7 @@ CRAFTED = [
     b'{"steps": NaN, "d_loss": Infinity, "g_loss": -Infinity, "wall_time_s": NaN}',
     b'{"primary_metric": ["fid"], "fid": 1, "primary_direction": {"a": 1}}',
     b'{"primary_metric": "fid", "fid": NaN, "best_fid": Infinity, "best_step": NaN}',
-    b"[1, 2, 3]\n3\n\"x\"\nnull\n",
+    b'[1, 2, 3]\n3\n"x"\nnull\n',
     b'"just a string"',
     b"12345",
     b'{"steps": 1e400, "img_per_s_median": -1e400}',

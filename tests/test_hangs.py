@@ -19,9 +19,7 @@ LIMIT_S = 180
 
 
 def train_on(folder, *extra, cwd):
-    return run_gan(
-        "train", *FOLDER, f"data.path={folder}", *SHORT, *SMALL, *extra, cwd=cwd, timeout=LIMIT_S
-    )
+    return run_gan("train", *FOLDER, f"data.path={folder}", *SHORT, *SMALL, *extra, cwd=cwd, timeout=LIMIT_S)
 
 
 def assert_refused_in_one_line(result, *fragments):
@@ -61,9 +59,7 @@ def test_a_streamed_folder_of_truncated_jpegs_is_one_line(tmp_path, strict):
     folder = tmp_path / "jpegs"
     for index in range(6):
         write_jpeg(folder / f"{index}.jpg", seed=index, keep=0.5)
-    result = train_on(
-        folder, "data.max_memory_mb=0", "data.workers=1", f"data.strict={strict}", cwd=tmp_path
-    )
+    result = train_on(folder, "data.max_memory_mb=0", "data.workers=1", f"data.strict={strict}", cwd=tmp_path)
     expected = "cannot read image" if strict == "true" else "none of the 6 image files"
     assert_refused_in_one_line(result, expected, "truncated")
 

@@ -14,15 +14,13 @@ from subprocess import PIPE
 import pytest
 import torch
 
-from gan_cli.outputs import checkpoint, plots
-
-from gan_cli.training import trainer
-from gan_cli.errors import UserError
+from gan_cli.commands.resume import DATA_DEFAULTS_OFF  # noqa: E402
 from gan_cli.commands.train import build, run
+from gan_cli.errors import UserError
+from gan_cli.outputs import checkpoint, plots
+from gan_cli.training import trainer
 from gan_cli.training.trainer import MAX_SKIPPED_SHARE, TrainingDiverged, TrainingStopped
 from tests.helpers import compose_train, run_gan
-
-from gan_cli.commands.resume import DATA_DEFAULTS_OFF  # noqa: E402
 
 FIXTURE_V1 = Path(__file__).parent / "fixtures" / "ckpt_v1_ring8.pt"  # written by gan_cli before format 2
 FIXTURE_V2 = Path(__file__).parent / "fixtures" / "ckpt_v2_ring8.pt"  # format 2, step 10, before recipes
@@ -44,7 +42,11 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
 def all_finite(payload: dict) -> bool:
     return all(
         bool(t.isfinite().all())
-        for weights in (payload["generator"], *payload.get("networks", {}).values(), payload.get("ema_generator", {}))
+        for weights in (
+            payload["generator"],
+            *payload.get("networks", {}).values(),
+            payload.get("ema_generator", {}),
+        )
         for t in weights.values()
         if t.is_floating_point()
     )
@@ -82,7 +84,9 @@ def test_buffers_are_checked_before_a_checkpoint(tmp_path):
     # the mlp puts BatchNorm after its second layer
     trained = build(compose_train(*two_layers, "trainer.steps=4"), tmp_path).trainer
     trained.train_step()
-    running_var = next(name for name in trained.networks["generator"].state_dict() if name.endswith("running_var"))
+    running_var = next(
+        name for name in trained.networks["generator"].state_dict() if name.endswith("running_var")
+    )
     trained.networks["generator"].state_dict()[running_var].fill_(float("inf"))
     with pytest.raises(TrainingDiverged, match=rf"the G tensor {running_var} holds NaN or inf at step 1; "
                        "last.pt was not written, no checkpoint was written yet"):  # fmt: skip

@@ -59,6 +59,6 @@ def test_the_joblib_launcher_missing_names_the_sweep_extra():
         missing_cfg_file="hydra/launcher/joblib",
     )
     assert errors_report.one_line(error) == (
-        'hydra/launcher=joblib needs the Hydra plugin hydra-joblib-launcher, which is not installed: '
+        "hydra/launcher=joblib needs the Hydra plugin hydra-joblib-launcher, which is not installed: "
         'pip install -e ".[sweep]"'
     )

@@ -2,12 +2,11 @@
 experiment in their folder's name, and the banner says how often the metrics really come."""
 
 import json
-from pathlib import Path
 
 import pytest
 
-from gan_cli.errors import UserError
 from gan_cli.commands.resume import find_latest
+from gan_cli.errors import UserError
 from tests.helpers import run_folders, run_gan
 
 TINY = ["data=ring8", "trainer.steps=2", "model.g_hidden=[8]", "model.d_hidden=[8]", "trainer.progress=false",
@@ -97,9 +96,8 @@ def test_gan_sample_draws_other_latents_than_the_training_grid(tmp_path):
     import numpy as np
     import torch
 
-    from gan_cli.outputs import checkpoint
-
     from gan_cli import sampling
+    from gan_cli.outputs import checkpoint
 
     assert run_gan("train", *TINY, "trainer.eval_every=0", cwd=tmp_path).returncode == 0
     (run_dir,) = run_folders(tmp_path)

@@ -102,7 +102,9 @@ def workspace(tmp_path_factory):
         if data == "fashion_mnist" and not FASHION.is_dir():
             continue
         folder = f"outputs/base/{name}"
-        done = run_gan("train", f"data={data}", *with_keys([], SHORT_TRAIN), f"hydra.run.dir={folder}", cwd=cwd)
+        done = run_gan(
+            "train", f"data={data}", *with_keys([], SHORT_TRAIN), f"hydra.run.dir={folder}", cwd=cwd
+        )
         assert done.returncode == 0, done.stderr
         runs[name] = folder
     done = run_gan("train", "-m", "data=ring8", "optim.lr=1e-4,2e-4", *with_keys([], SHORT_TRAIN), cwd=cwd)
@@ -149,7 +151,10 @@ def test_every_readme_command_runs_or_says_why_in_one_line(command, workspace):
         assert result.returncode == 0, (argv, result.stderr)
     else:
         errors = [line for line in result.stderr.splitlines() if line.startswith("gan: error:")]
-        assert result.returncode == 2 and len(errors) == 1 and re.search(refusal, errors[0]), (argv, result.stderr)
+        assert result.returncode == 2 and len(errors) == 1 and re.search(refusal, errors[0]), (
+            argv,
+            result.stderr,
+        )
 
 
 def test_the_readme_shows_commands_of_every_kind():

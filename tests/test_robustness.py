@@ -8,10 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gan_cli.outputs import checkpoint
-
-from gan_cli.commands import dispatch as cli
+from gan_cli.commands import dispatch
 from gan_cli.commands.train import build, run
+from gan_cli.outputs import checkpoint
 from tests.helpers import compose_train
 
 # trainer.pack=1: ring8's data defaults pack 2, which trainer.batch_size=1 below could not fill

@@ -64,9 +64,9 @@ def test_auto_switches_are_off_on_cpu(mnist_root):
 
 
 def test_d_forward_is_fused_only_without_batch_statistics(mnist_root):
-    assert trained(mnist_root, "model=mlp", "model.g_hidden=[16]")[0]._fuse_d
-    assert not trained(mnist_root, "model=dcgan", "model.width=8")[0]._fuse_d
-    assert trained(mnist_root, "model=dcgan", "model.width=8", "model.d_batchnorm=false")[0]._fuse_d
+    assert trained(mnist_root, "model=mlp", "model.g_hidden=[16]")[0].recipe.fuse_d
+    assert not trained(mnist_root, "model=dcgan", "model.width=8")[0].recipe.fuse_d
+    assert trained(mnist_root, "model=dcgan", "model.width=8", "model.d_batchnorm=false")[0].recipe.fuse_d
 
 
 @pytest.mark.slow

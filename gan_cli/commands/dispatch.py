@@ -22,12 +22,16 @@ class Command(NamedTuple):
 
 COMMANDS = {
     "train": Command("gan_cli.commands.train", "train a GAN from configs into a run folder under outputs/"),
-    "sample": Command("gan_cli.commands.sample", "images (or 2D points) from a checkpoint: a grid, PNG files or .npy"),
+    "sample": Command(
+        "gan_cli.commands.sample", "images (or 2D points) from a checkpoint: a grid, PNG files or .npy"
+    ),
     "eval": Command(
         "gan_cli.commands.eval", "scores of a checkpoint: FID, KID, precision/recall, class or mode coverage"
     ),
     "sweeps": Command(
-        "gan_cli.commands.sweeps", "the table of a sweep's jobs (gan train -m ...) from its folder", hydra=False
+        "gan_cli.commands.sweeps",
+        "the table of a sweep's jobs (gan train -m ...) from its folder",
+        hydra=False,
     ),
 }
 

@@ -21,6 +21,7 @@ register_schemas()
 # bookkeeping, and is removed.
 HYDRA_BOOKKEEPING = {".hydra", "eval.log"}
 
+
 def _value(key: str, value: float) -> str:
     from gan_cli.evaluation import count_keys
 

@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 
 from gan_cli.commands import paths
-from gan_cli.errors import UserError
 from gan_cli.commands.paths import key_of as _key
+from gan_cli.errors import UserError
 
 OUTPUTS = Path("outputs")
 LAST = Path("checkpoints") / "last.pt"

@@ -11,8 +11,8 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from gan_cli.commands.config import register_schemas, validate_sample
-from gan_cli.errors import UserError
 from gan_cli.commands.errors_report import exit_on_user_error
+from gan_cli.errors import UserError
 from gan_cli.outputs.run_folder import discard_if_unused, shown
 
 register_schemas()

@@ -17,6 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from gan_cli.outputs import sweep_table
 from gan_cli.outputs.sweep_table import (  # noqa: F401 -- re-exported for the commands and tests
     DIVERGED,
     DIVERGED_ERROR,
@@ -38,7 +39,6 @@ from gan_cli.outputs.sweep_table import (  # noqa: F401 -- re-exported for the c
     split_override,
     write_files,
 )
-from gan_cli.outputs import sweep_table
 
 MAX_DIRNAME = 100
 

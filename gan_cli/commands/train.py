@@ -16,17 +16,15 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from gan_cli.commands import paths, sweeps
-
-from gan_cli.outputs import run_folder
-from gan_cli.commands.config import check_eval_primary, register_schemas, validate
-from gan_cli.errors import UserError
-from gan_cli.commands.errors_report import exit_on_user_error, is_user_error
-from gan_cli.outputs.run_folder import discard_if_unused
-
 # the built-in recipes register themselves (torch-free) before config.register_schemas stores every
 # registry's schemas in the ConfigStore (recipe_<name>_schema)
 import gan_cli.training.recipes  # noqa: E402,F401
+from gan_cli.commands import paths, sweeps
+from gan_cli.commands.config import check_eval_primary, register_schemas, validate
+from gan_cli.commands.errors_report import exit_on_user_error, is_user_error
+from gan_cli.errors import UserError
+from gan_cli.outputs import run_folder
+from gan_cli.outputs.run_folder import discard_if_unused
 
 register_schemas()
 sweeps.register_resolver()  # job folder names of a sweep (hydra.sweep.subdir)
@@ -77,12 +75,10 @@ def build(
     recipe_entry = _recipe_entry(cfg)
     import torch
 
-    from gan_cli.outputs import checkpoint
-
     from gan_cli import data, device, models
-
-    from gan_cli.outputs.reporter import build_reporter
     from gan_cli.commands.resume import check_compatible
+    from gan_cli.outputs import checkpoint
+    from gan_cli.outputs.reporter import build_reporter
     from gan_cli.training.recipes.base import RecipeContext
     from gan_cli.training.trainer import Trainer, total_steps
 
@@ -101,7 +97,9 @@ def build(
         cfg.model, batches.shape, batches.n_classes, pack=cfg.trainer.get("pack", 1)
     )
     generator, discriminator = generator.to(target), discriminator.to(target)
-    recipe = recipe_entry.builder(RecipeContext(cfg, generator, discriminator, batches, target, switches, context))
+    recipe = recipe_entry.builder(
+        RecipeContext(cfg, generator, discriminator, batches, target, switches, context)
+    )
 
     steps = total_steps(cfg.trainer, batches.num_examples, recipe.examples_per_step)
     resume_step = saved["step"] if saved else None
@@ -153,7 +151,17 @@ def build(
     if metrics_fact:
         facts["metrics"] = metrics_fact
     trainer = Trainer(
-        recipe, batches, cfg.trainer, run_dir, reporter, target, cfg.seed, config, overrides, evaluation, context
+        recipe,
+        batches,
+        cfg.trainer,
+        run_dir,
+        reporter,
+        target,
+        cfg.seed,
+        config,
+        overrides,
+        evaluation,
+        context,
     )
     if saved:
         trainer.restore(saved)  # also sets this run's rates, which a resume may change

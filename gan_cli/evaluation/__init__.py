@@ -22,12 +22,12 @@ time: `gan eval --help` and config errors stay fast.
 
 from gan_cli.evaluation.command import EvalRun, run
 from gan_cli.evaluation.evaluator import (
+    _EVALUATORS,
     DEFAULT_BATCH_SIZE,
     DEFAULT_N,
     FEATURES,
     MAX_CACHED_EVALUATORS,
     SPLITS,
-    _EVALUATORS,
     Evaluator,
     evaluate_generator,
     get_evaluator,

@@ -108,7 +108,10 @@ def _coverage(ctx: Context) -> dict[str, float]:
 
 
 @metric(
-    "score", {"score": "max"}, "Inception-style score exp(E KL(p(y|x) || p(y))) (Salimans 2016)", needs="probs"
+    "score",
+    {"score": "max"},
+    "Inception-style score exp(E KL(p(y|x) || p(y))) (Salimans 2016)",
+    needs="probs",
 )
 def _score(ctx: Context) -> dict[str, float]:
     from gan_cli.metrics.classes import classifier_score

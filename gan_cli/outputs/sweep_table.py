@@ -480,5 +480,3 @@ def print_summary(sweep: Sweep, console: Any = None, files: tuple[Path, ...] = (
     if files:
         written = ", ".join(_relative(p, Path.cwd()) for p in files)
         console.print(f"written: {written}", highlight=False, soft_wrap=True)
-
-

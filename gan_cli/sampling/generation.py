@@ -45,7 +45,10 @@ def forward(generator: nn.Module, z: torch.Tensor, device: Any, first: int = 0) 
     )
     with deterministic, torch.no_grad():  # not inference_mode: callers clamp the outputs in place
         out = torch.cat(
-            [contract.generate(generator, part, label) for part, label in zip(z.split(FORWARD_ROWS), parts)]
+            [
+                contract.generate(generator, part, label)
+                for part, label in zip(z.split(FORWARD_ROWS), parts, strict=True)
+            ]
         )
     return out[:rows].float().cpu()
 

@@ -134,8 +134,6 @@ def total_steps(cfg, num_examples: int, examples_per_step: int | None = None) ->
     return max(1, math.ceil(cfg.epochs * num_examples / per_step))
 
 
-
-
 class RunningStats:
     """The sums of a recipe's named statistics over the steps of one log interval, on the device:
     one stacked add per step, one host read per interval. The names are whatever the recipe
@@ -212,7 +210,9 @@ class Trainer:
         self.last_eval: dict[str, float] = {}
         self._skip_nonfinite = cfg.get("on_nan", "stop") == "skip"
         self.skipped = 0  # updates dropped by trainer.on_nan=skip
-        self._skipped_interval = {name: 0 for name in recipe.updates_per_step}  # the same, in this log interval
+        self._skipped_interval = {
+            name: 0 for name in recipe.updates_per_step
+        }  # the same, in this log interval
         self._stop = StopRequests()  # replaced by fit's live one
         self._in_step = False  # a stop now would drop a step under way
         self._step_started = 0.0
@@ -238,7 +238,9 @@ class Trainer:
         self._interval_io = 0.0
         for folder in ("samples", "checkpoints"):
             (self.run_dir / folder).mkdir(parents=True, exist_ok=True)
-        for stale in checkpoint.stale_partials(self.run_dir / "checkpoints"):  # left by a run killed mid-write
+        for stale in checkpoint.stale_partials(
+            self.run_dir / "checkpoints"
+        ):  # left by a run killed mid-write
             stale.unlink(missing_ok=True)
         # periodic checkpoints already there (a resumed run) count towards keep_checkpoints
         self._periodic: list[Path] = sorted((self.run_dir / "checkpoints").glob("step_*.pt"))
@@ -385,10 +387,14 @@ class Trainer:
         record: dict[str, Any] = {"step": self.step, "epoch": self.epoch, **means}
         for name, optimizer in self.recipe.optimizers.items():
             record[f"lr_{self.recipe.label(name).lower()}"] = optimizer.param_groups[0]["lr"]
-        record.update(img_per_s=examples / elapsed if elapsed > 0 else 0.0, skipped=self.skipped, time=time.time())
+        record.update(
+            img_per_s=examples / elapsed if elapsed > 0 else 0.0, skipped=self.skipped, time=time.time()
+        )
         extra = extra or {}
         # at evaluation steps the evaluator's results replace the interval metrics of the same names
-        if self.kind.has_interval_metrics and not (self._interval_keys and set(self._interval_keys) <= set(extra)):
+        if self.kind.has_interval_metrics and not (
+            self._interval_keys and set(self._interval_keys) <= set(extra)
+        ):
             record.update(self.interval_metrics())
         record.update(extra)
         self.history.append(record)
@@ -446,7 +452,9 @@ class Trainer:
             "epoch": self.epoch,
             "generator": recipe.generator.state_dict(),
             "recipe": recipe.name,
-            "networks": {name: net.state_dict() for name, net in recipe.networks.items() if name != GENERATOR},
+            "networks": {
+                name: net.state_dict() for name, net in recipe.networks.items() if name != GENERATOR
+            },
             "optimizers": {name: optimizer.state_dict() for name, optimizer in recipe.optimizers.items()},
             "recipe_state": recipe.state_dict(),
             "fixed_noise": self.fixed_noise.cpu(),
@@ -488,11 +496,15 @@ class Trainer:
                     raise UserError(
                         f"{path}: it has no '{name}' {kind} (the {recipe.name} recipe's: {', '.join(targets)})"
                     )
-                checkpoint.load_weights(target, saved[name], path, name if kind == "network" else f"{name} optimizer")
+                checkpoint.load_weights(
+                    target, saved[name], path, name if kind == "network" else f"{name} optimizer"
+                )
         noise = payload["fixed_noise"]
         z_dim = contract.latent_size(recipe.generator)
         if noise.shape[1] != z_dim:
-            raise UserError(f"{path}: 'fixed_noise' has {noise.shape[1]} latent dimensions, the generator {z_dim}")
+            raise UserError(
+                f"{path}: 'fixed_noise' has {noise.shape[1]} latent dimensions, the generator {z_dim}"
+            )
         self.step = payload["step"]
         self.history = list(payload["history"])
         self.fixed_noise = noise.to(self.device)

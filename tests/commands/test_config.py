@@ -5,8 +5,8 @@ from hydra.errors import ConfigCompositionException
 from omegaconf.errors import OmegaConfBaseException
 
 from gan_cli.commands.config import validate
-from gan_cli.errors import UserError
 from gan_cli.commands.errors_report import one_line
+from gan_cli.errors import UserError
 from tests.helpers import compose_train
 
 
@@ -123,9 +123,8 @@ def test_folder_channels_default_to_auto_and_take_1_3_or_auto():
 def _data_defaults(name):
     from pathlib import Path
 
-    from omegaconf import OmegaConf
-
     import gan_cli.configs
+    from omegaconf import OmegaConf
 
     return OmegaConf.load(Path(gan_cli.configs.__file__).parent / "data_defaults" / f"{name}.yaml")
 
@@ -147,7 +146,9 @@ def test_2d_sets_bring_their_own_model_and_trainer_defaults(data):
 
 @pytest.mark.parametrize("data", ["ring8", "grid25"])
 def test_command_line_and_presets_beat_the_data_defaults(data):
-    cfg = compose_train(f"data={data}", "model.z_dim=7", "trainer.steps=11", "optim.lr=0.123", "model.g_batchnorm=true")
+    cfg = compose_train(
+        f"data={data}", "model.z_dim=7", "trainer.steps=11", "optim.lr=0.123", "model.g_batchnorm=true"
+    )
     assert (cfg.model.z_dim, cfg.trainer.steps, cfg.optim.lr, cfg.model.g_batchnorm) == (7, 11, 0.123, True)
     preset = compose_train(f"data={data}", "experiment=r1")
     assert list(preset.optim.betas) == [0.0, 0.99] and preset.optim.lr == 2e-4
@@ -176,7 +177,9 @@ def test_cfg_job_shows_the_data_defaults_and_the_override(tmp_path):
     from tests.helpers import run_gan
 
     plain = run_gan("train", "--cfg", "job", "data=ring8", cwd=tmp_path)
-    overridden = run_gan("train", "--cfg", "job", "data=ring8", "model.z_dim=5", "trainer.batch_size=32", cwd=tmp_path)
+    overridden = run_gan(
+        "train", "--cfg", "job", "data=ring8", "model.z_dim=5", "trainer.batch_size=32", cwd=tmp_path
+    )
     assert plain.returncode == 0 and overridden.returncode == 0, plain.stderr + overridden.stderr
     shown, shown_over = OmegaConf.create(plain.stdout), OmegaConf.create(overridden.stdout)
     own = _data_defaults("ring8_mlp")
@@ -208,5 +211,9 @@ def test_option_files_write_no_value_their_schema_already_gives():
                 if key in ("defaults", "name"):
                     continue
                 spec = fields[key]
-                default = spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
+                default = (
+                    spec.default_factory()
+                    if spec.default_factory is not dataclasses.MISSING
+                    else spec.default
+                )
                 assert value != default, f"{path.name}: {key}={value!r} repeats its schema's default"

@@ -12,10 +12,9 @@ import pytest
 import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from gan_cli.outputs import checkpoint
-
 from gan_cli.commands import paths
 from gan_cli.commands.resume import rewrite_arguments
+from gan_cli.outputs import checkpoint
 from tests.helpers import run_folders, run_gan
 
 TINY = ["data=ring8", "model.g_hidden=[8]", "model.d_hidden=[8]", "trainer.progress=false",

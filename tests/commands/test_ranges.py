@@ -95,7 +95,9 @@ def test_each_train_range_refuses_just_outside_its_bounds(key):
     cfg = base_config(key)
     current = OmegaConf.select(cfg, key)
     sample = current[0] if OmegaConf.is_list(current) else current
-    integer = isinstance(sample, int) or (sample is None and float(bound.low).is_integer() and key != "trainer.epochs")
+    integer = isinstance(sample, int) or (
+        sample is None and float(bound.low).is_integer() and key != "trainer.epochs"
+    )
     for value in outside(bound, integer):
         with pytest.raises(UserError) as caught:
             validate(with_value(copy.deepcopy(cfg), key, value))
@@ -150,8 +152,14 @@ def gan(argv, capsys, tmp_path, monkeypatch):
         (["train", "model=null"], "model=null: a config group needs one of its options"),
         (["train", "trainer.batch_size=1"], "trainer.batch_size=1 with BatchNorm"),
         (["train", "data=ring8", "trainer.pack=3"], "trainer.pack=3 does not divide trainer.batch_size=256"),
-        (["train", "trainer.pack=3", "trainer.batch_size=10"], "trainer.pack=3 does not divide trainer.batch_size=10"),
-        (["train", "model=dcgan", "trainer.pack=64"], "trainer.pack=64 with trainer.batch_size=64 leaves D's"),
+        (
+            ["train", "trainer.pack=3", "trainer.batch_size=10"],
+            "trainer.pack=3 does not divide trainer.batch_size=10",
+        ),
+        (
+            ["train", "model=dcgan", "trainer.pack=64"],
+            "trainer.pack=64 with trainer.batch_size=64 leaves D's",
+        ),
         (["train", "optim=sgd", "optim.nesterov=true", "optim.momentum=0"], "optim.nesterov=true needs"),
         (["train", "device=cuda:99999999999999999999"], "device='cuda:99999999999999999999' is out of range"),
         (["train", "data=folder", "data.path=/x", "data.image_size=1024"], "parameters; at most"),

@@ -13,10 +13,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from gan_cli.outputs import checkpoint
-from gan_cli.errors import UserError
 from gan_cli.commands.resume import check_compatible, find_latest, resolve, rewrite_arguments
 from gan_cli.commands.train import run
+from gan_cli.errors import UserError
+from gan_cli.outputs import checkpoint
 from tests.helpers import compose_train, run_folders, run_gan
 
 TINY = [
@@ -101,7 +101,7 @@ def test_an_old_checkpoint_resumes_and_is_saved_as_format_3(tmp_path, version):
 
 def test_the_format_2_fixture_resumes_to_where_its_unbroken_run_ended(tmp_path):
     """The fixture is step 10 (mid-interval) of a 20-step run written before recipes; the last
-    record of that unbroken run, logged by gan_cli of then: """
+    record of that unbroken run, logged by gan_cli of then:"""
     logged_then = {"step": 20, "d_loss": 1.4101728200912476, "g_loss": 0.6642913222312927}
     run_dir = tmp_path / "run"
     (run_dir / "checkpoints").mkdir(parents=True)
@@ -127,7 +127,9 @@ def test_changing_the_model_on_resume_is_refused():
     saved = OmegaConf.to_container(saved, resolve=True)
     current = {**saved, "model": {**saved["model"], "z_dim": 7}}
     # data=ring8 brings its own z_dim (configs/data_defaults/ring8_mlp.yaml)
-    with pytest.raises(UserError, match=rf"model.z_dim=7 differs from the checkpoint's {saved['model']['z_dim']}\b"):
+    with pytest.raises(
+        UserError, match=rf"model.z_dim=7 differs from the checkpoint's {saved['model']['z_dim']}\b"
+    ):
         check_compatible(saved, current)
     more_steps = {**saved, "trainer": {**saved["trainer"], "steps": 99}}
     check_compatible(saved, more_steps)  # safe: applied

@@ -16,6 +16,7 @@ from gan_cli.commands import dispatch, sweeps
 from gan_cli.outputs import sweep_table
 from tests.helpers import run_gan
 
+
 def _installed(module: str) -> bool:
     """find_spec of a dotted name imports its parent, which raises when the parent package
     (hydra_plugins, made by the first plugin installed) is absent."""

@@ -38,4 +38,3 @@ def mnist_ckpt(tmp_path, banded) -> Path:
     config = train_config("data=mnist", *SMALL_MLP)
     config["data"] = banded
     return write_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt", config, (1, 28, 28), ema=True)
-

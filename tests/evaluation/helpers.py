@@ -11,7 +11,6 @@ from gan_cli.commands.config import EvalConfig, validate_eval
 from gan_cli.outputs import checkpoint
 from tests.helpers import compose_train
 
-
 SMALL_MLP = ["model.g_hidden=[32,64]", "model.d_hidden=[32]", "model.z_dim=16"]
 
 
@@ -43,4 +42,3 @@ def eval_cfg(ckpt, **overrides):
 
 def quiet(_: str) -> None:
     pass
-

@@ -166,4 +166,3 @@ def test_inception_offline_is_one_line_suggesting_the_classifier(tmp_path, mnist
     assert (
         "cannot fetch the FID Inception weights" in result.stderr and "features=classifier" in result.stderr
     )
-

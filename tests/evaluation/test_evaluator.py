@@ -188,4 +188,3 @@ def test_a_generator_of_another_shape_is_refused(banded):
     evaluator = evaluation.Evaluator(banded, n=8, note=quiet)
     with pytest.raises(UserError, match=r"shape \(3, 32, 32\)"):
         evaluator.evaluate(tiny_generator(config, (3, 32, 32)))
-

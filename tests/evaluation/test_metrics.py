@@ -105,7 +105,6 @@ def test_primary_metric_direction_of_an_unknown_name_lists_the_known_ones():
     assert "fid" in assert_one_line(error.value)
 
 
-
 def test_the_registries_fill_without_importing_torch():
     """config.py reads METRICS and EXTRACTORS for its checks, which answer before torch loads."""
     code = (

@@ -124,5 +124,8 @@ def test_a_run_trains_the_same_whether_or_not_the_classifier_was_cached(tmp_path
         records = [json.loads(line) for line in (tmp_path / "outputs" / run / "metrics.jsonl").open()]
         losses.append([(r["step"], r["d_loss"], r["g_loss"], r.get("fid")) for r in records])
     assert "training the evaluation classifier" in (tmp_path / "outputs" / "first" / "train.log").read_text()
-    assert "training the evaluation classifier" not in (tmp_path / "outputs" / "second" / "train.log").read_text()
+    assert (
+        "training the evaluation classifier"
+        not in (tmp_path / "outputs" / "second" / "train.log").read_text()
+    )
     assert losses[0] == losses[1]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from gan_cli.outputs import checkpoint
 from gan_cli.errors import UserError
+from gan_cli.outputs import checkpoint
 
 
 def test_round_trip_with_weights_only(tmp_path):
@@ -112,6 +112,7 @@ def test_torchs_runtime_error_on_a_full_disk_is_the_one_line_error(tmp_path, mon
 
 def test_a_failed_periodic_write_names_the_file_that_is_still_good(tmp_path, monkeypatch):
     last = checkpoint.save({"step": 1}, tmp_path / "last.pt")
+
     def full_disk(obj, handle):
         raise OSError(28, "No space left on device")
 
@@ -165,7 +166,10 @@ def test_the_old_fixtures_load_for_every_use_in_the_format_3_shape(version):
         assert payload["optimizers"][name]["param_groups"] == raw[old]["param_groups"]
     assert payload["recipe_state"] == {"d_updates": raw["d_updates"]}
     sums = payload["stats"]["sums"]
-    assert list(sums) == ["d_loss", "g_loss", "d_real", "d_fake"] and payload["stats"]["steps"] == raw["running_steps"]
+    assert (
+        list(sums) == ["d_loss", "g_loss", "d_real", "d_fake"]
+        and payload["stats"]["steps"] == raw["running_steps"]
+    )
     assert torch.equal(torch.stack(list(sums.values())), raw["running"])
     for old in ("discriminator", "g_optimizer", "d_optimizer", "d_updates", "running", "running_steps"):
         assert old not in payload
@@ -204,9 +208,18 @@ def _resumable() -> dict:
         (lambda p: p.update(step="12"), "'step' is not an integer >= 0"),
         (lambda p: p.update(step=-1), "'step' is not an integer >= 0"),
         (lambda p: p["generator"].update(bad="x"), "'generator' is not a dict of named tensors"),
-        (lambda p: p["optimizers"].update(generator={"state": {}}), "'optimizers' is not a dict of optimizer name"),
-        (lambda p: p.update(stats={"sums": {"d_loss": torch.zeros(3)}, "steps": 0}), "'stats' is not running sums"),
-        (lambda p: p.update(recipe_state={"d_updates": b"12"}), "'recipe_state' is not a dict of plain values"),
+        (
+            lambda p: p["optimizers"].update(generator={"state": {}}),
+            "'optimizers' is not a dict of optimizer name",
+        ),
+        (
+            lambda p: p.update(stats={"sums": {"d_loss": torch.zeros(3)}, "steps": 0}),
+            "'stats' is not running sums",
+        ),
+        (
+            lambda p: p.update(recipe_state={"d_updates": b"12"}),
+            "'recipe_state' is not a dict of plain values",
+        ),
         (lambda p: p.update(history=[{"d_loss": 1.0}]), "'history' is not a list of records"),
         (lambda p: p.update(overrides="data=ring8"), "'overrides' is not a list of strings"),
         (lambda p: p["rng"].update(torch=torch.zeros(10, dtype=torch.uint8)), "'rng' is not a restorable"),

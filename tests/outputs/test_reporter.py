@@ -125,7 +125,9 @@ TINY = ["data=ring8", "trainer.steps=2", "model.g_hidden=[8]", "model.d_hidden=[
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="until gan_cli/commands/train.py builds its reporter with build_reporter(cfg.get('logger'))")
+@pytest.mark.xfail(
+    reason="until gan_cli/commands/train.py builds its reporter with build_reporter(cfg.get('logger'))"
+)
 def test_gan_train_with_logger_jsonl_writes_no_tensorboard_folder(tmp_path):
     from tests.helpers import run_folders, run_gan
 

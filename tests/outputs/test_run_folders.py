@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gan_cli.outputs import run_folder
 from gan_cli.errors import UserError
+from gan_cli.outputs import run_folder
 from tests.helpers import run_folders, run_gan
 
 TINY = ["data=ring8", "trainer.steps=2", "model.g_hidden=[8]", "model.d_hidden=[8]", "trainer.progress=false",
@@ -125,7 +125,11 @@ def test_three_runs_started_in_the_same_second_get_three_folders(tmp_path):
     runs = [
         subprocess.Popen(
             [sys.executable, "-m", "gan_cli", "train", *TINY, f"seed={seed}", "hydra.run.dir=o/${data.name}"],
-            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         for seed in (1, 2, 3)
     ]

@@ -17,4 +17,3 @@ def ckpts(tmp_path_factory) -> dict[str, Path]:
         ),
         "ring8": write_checkpoint(root / "ring8.pt", train_config("data=ring8", *SMALL_MLP), (2,)),
     }
-

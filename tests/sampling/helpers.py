@@ -112,5 +112,3 @@ BAD_CHECKPOINTS = {
     "no config": "has no model and data config",
     "weights of another model": "do not fit the model",
 }
-
-

@@ -49,6 +49,7 @@ def test_latent_batches_hand_out_one_stream():
     assert sampling.latents(3, 10, 8).equal(whole[:10])
     assert not sampling.latents(4, 10, 8).equal(whole[:10])
 
+
 # ---- interpolation ---------------------------------------------------------------------------------------
 def test_slerp_keeps_endpoints_and_the_unit_sphere():
     generator = torch.Generator().manual_seed(0)
@@ -93,9 +94,7 @@ def test_interpolation_grid_and_gif(ckpts, tmp_path):
     seed = sampling.sample_seed(2)  # what `gan sample seed=2` draws from
     walks = sampling.interpolate(G, seed=seed, rows=3, steps=5, batch_size=256, device="cpu")
     with Image.open(grid) as image:
-        assert np.array_equal(
-            np.asarray(image.convert("RGB")), grid_pixels(walks.flatten(0, 1), 5)
-        )
+        assert np.array_equal(np.asarray(image.convert("RGB")), grid_pixels(walks.flatten(0, 1), 5))
     with Image.open(gif) as image:
         assert image.n_frames == 5
         assert image.size == (2 * 30 + 2, 2 * 30 + 2)  # each frame: the 3 rows' images at one step

@@ -5,7 +5,6 @@ resume, `gan sample` and `gan eval` code as the GAN, with no change to the packa
 
 import json
 from dataclasses import dataclass, field
-from typing import List
 
 import pytest
 import torch
@@ -24,7 +23,9 @@ from gan_cli.training.recipes.base import Recipe, RecipeContext
 class MomentsConfig:
     name: str = "moments"
     lr: float = 3e-3
-    bandwidths: List[float] = field(default_factory=lambda: [0.05, 0.2, 1.0])  # kernel widths: the ring's modes (std 0.01) up to its radius
+    bandwidths: list[float] = field(
+        default_factory=lambda: [0.05, 0.2, 1.0]
+    )  # kernel widths: the ring's modes (std 0.01) up to its radius
 
 
 def mmd(real: torch.Tensor, fake: torch.Tensor, bandwidths) -> torch.Tensor:
@@ -44,7 +45,9 @@ class MomentMatching(Recipe):
         G, settings = context.generator, context.cfg.recipe
         optimizer = torch.optim.Adam(G.parameters(), lr=settings.lr, betas=(0.5, 0.999))
         self.batch_size, self.bandwidths = context.cfg.trainer.batch_size, tuple(settings.bandwidths)
-        super().__init__(context, {"generator": G}, {"generator": optimizer}, examples_per_step=self.batch_size)
+        super().__init__(
+            context, {"generator": G}, {"generator": optimizer}, examples_per_step=self.batch_size
+        )
 
     def step(self, batches):
         real, _ = batches.next()
@@ -88,7 +91,10 @@ def test_the_moment_matcher_trains_through_the_trainer_and_learns_the_ring(tmp_p
     assert last["modes_captured"] >= 5 > before["modes_captured"]
     payload = checkpoint.load(tmp_path / "trained" / "checkpoints" / "last.pt", expect=checkpoint.FOR_RESUME)
     assert payload["recipe"] == "moments" and payload["networks"] == {}
-    assert set(payload["optimizers"]) == {"generator"} and set(payload["stats"]["sums"]) == {"mmd", "mean_gap"}
+    assert set(payload["optimizers"]) == {"generator"} and set(payload["stats"]["sums"]) == {
+        "mmd",
+        "mean_gap",
+    }
     periodic = sorted(p.name for p in (tmp_path / "trained" / "checkpoints").glob("step_*.pt"))
     assert periodic == ["step_0000100.pt", "step_0000200.pt"]
 

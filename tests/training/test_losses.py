@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from gan_cli.training import losses
 from gan_cli.commands.config import validate
 from gan_cli.errors import UserError
+from gan_cli.training import losses
 from tests.helpers import compose_train
 
 ALL_LOSSES = ["hinge", "lsgan", "minimax", "ns", "relativistic", "wgan"]

@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
-from gan_cli.outputs import checkpoint
-from gan_cli.errors import UserError
 from gan_cli.commands.train import run
+from gan_cli.errors import UserError
+from gan_cli.outputs import checkpoint
 from gan_cli.training.trainer import TrainingDiverged, total_steps
 from tests.helpers import compose_train
 
@@ -61,8 +61,14 @@ def test_ema_generator_is_saved_and_used(tmp_path):
 
 
 def test_linear_schedule_ends_at_zero(tmp_path):
-    cfg = compose_train("data=ring8", "trainer.steps=10", "optim.schedule=constant", "optim.g_schedule=linear",
-                        "optim.lr=2e-4", *QUIET)
+    cfg = compose_train(
+        "data=ring8",
+        "trainer.steps=10",
+        "optim.schedule=constant",
+        "optim.g_schedule=linear",
+        "optim.lr=2e-4",
+        *QUIET,
+    )
     run(cfg, tmp_path)
     payload = checkpoint.load(tmp_path / "checkpoints" / "last.pt")
     assert payload["optimizers"]["generator"]["param_groups"][0]["lr"] == 0.0
@@ -85,7 +91,11 @@ def test_every_loss_and_regularizer_trains(tmp_path, overrides):
     run(compose_train("data=ring8", "trainer.steps=6", *QUIET, *overrides), tmp_path)
     payload = checkpoint.load(tmp_path / "checkpoints" / "last.pt")
     assert payload["step"] == 6
-    assert all(torch.isfinite(v).all() for v in payload["networks"]["discriminator"].values() if v.is_floating_point())
+    assert all(
+        torch.isfinite(v).all()
+        for v in payload["networks"]["discriminator"].values()
+        if v.is_floating_point()
+    )
     if "loss.clip=0.01" in overrides:
         weights = [v for k, v in payload["networks"]["discriminator"].items() if k.endswith("weight")]
         assert max(float(w.abs().max()) for w in weights) <= 0.01 + 1e-7
@@ -128,7 +138,11 @@ def test_on_nan_skip_drops_non_finite_updates_and_counts_them(tmp_path, monkeypa
     record = json.loads((tmp_path / "metrics.jsonl").read_text().splitlines()[-1])
     assert record["skipped"] == 3 and record["d_loss"] == record["d_loss"]  # finite mean of the rest
     payload = checkpoint.load(tmp_path / "checkpoints" / "last.pt")
-    assert all(torch.isfinite(v).all() for v in payload["networks"]["discriminator"].values() if v.is_floating_point())
+    assert all(
+        torch.isfinite(v).all()
+        for v in payload["networks"]["discriminator"].values()
+        if v.is_floating_point()
+    )
 
 
 def test_non_finite_weights_never_reach_last_pt(tmp_path):
@@ -184,8 +198,12 @@ def test_pack_and_minibatch_std_train_and_d_sees_batch_over_pack(tmp_path, overr
 
     seen = []
     forward = MLPDiscriminator.forward
-    monkeypatch.setattr(MLPDiscriminator, "forward", lambda self, x: seen.append(tuple(x.shape)) or forward(self, x))
-    cfg = compose_train("data=ring8", "trainer.steps=3", "trainer.batch_size=16", *QUIET, "trainer.eval_every=0", *overrides)
+    monkeypatch.setattr(
+        MLPDiscriminator, "forward", lambda self, x: seen.append(tuple(x.shape)) or forward(self, x)
+    )
+    cfg = compose_train(
+        "data=ring8", "trainer.steps=3", "trainer.batch_size=16", *QUIET, "trainer.eval_every=0", *overrides
+    )
     run(cfg, tmp_path)
     pack = cfg.trainer.pack
     payload = checkpoint.load(tmp_path / "checkpoints" / "last.pt")

@@ -80,16 +80,24 @@ class Recipe:
         self.context, self.device = context, context.device
         self.networks, self.optimizers = dict(networks), dict(optimizers)
         self.examples_per_step = int(examples_per_step)
-        self.lr_plan = lr_plan or {n: ("constant", o.param_groups[0]["lr"]) for n, o in self.optimizers.items()}
+        self.lr_plan = lr_plan or {
+            n: ("constant", o.param_groups[0]["lr"]) for n, o in self.optimizers.items()
+        }
         self.updates_per_step = updates_per_step or {name: 1 for name in self.optimizers}
         self.skip_nonfinite = context.skip_nonfinite
-        self.skipped: Counter[str] = Counter()  # updates dropped by on_nan=skip, per optimizer; the trainer drains it
+        self.skipped: Counter[str] = (
+            Counter()
+        )  # updates dropped by on_nan=skip, per optimizer; the trainer drains it
         fp16 = context.switches.precision == "16-mixed"
         # one loss scaler per optimizer: each has its own step
-        self.scalers = {name: torch.amp.GradScaler(self.device.type) if fp16 else None for name in self.optimizers}
+        self.scalers = {
+            name: torch.amp.GradScaler(self.device.type) if fp16 else None for name in self.optimizers
+        }
         dtype = context.switches.autocast_dtype
         self.autocast = (
-            functools.partial(torch.autocast, self.device.type, dtype=dtype) if dtype else contextlib.nullcontext
+            functools.partial(torch.autocast, self.device.type, dtype=dtype)
+            if dtype
+            else contextlib.nullcontext
         )
         self._stop_hook: Callable[[int, int], None] = lambda done, total: None
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from gan_cli.data.kinds import kind_named
 from gan_cli.models.common import pack_samples
 from gan_cli.training import losses, optim, penalties
 from gan_cli.training.recipes.base import Recipe, RecipeContext
-from gan_cli.data.kinds import kind_named
 
 
 class GANRecipe(Recipe):
@@ -120,7 +120,12 @@ class GANRecipe(Recipe):
         raw_D.requires_grad_(True)
         if not applied:
             return None
-        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "d_real": d_outputs[0], "d_fake": d_outputs[1]}
+        return {
+            "d_loss": d_loss.detach(),
+            "g_loss": g_loss.detach(),
+            "d_real": d_outputs[0],
+            "d_fake": d_outputs[1],
+        }
 
     def state_dict(self) -> dict:
         return {"d_updates": self.d_updates}
