@@ -13,8 +13,14 @@ from tests.helpers import compose_train
 README = Path(__file__).parents[1] / "README.md"
 
 
+def shell_blocks() -> list[str]:
+    """The README's untagged code blocks (commands); ```python / ```toml blocks are code to read."""
+    fenced = re.findall(r"^```(\w*)\n(.*?)^```", README.read_text(), flags=re.S | re.M)
+    return [body for language, body in fenced if language == ""]
+
+
 def readme_train_commands() -> list[str]:
-    blocks = re.findall(r"```\n(.*?)```", README.read_text(), flags=re.S)
+    blocks = shell_blocks()
     commands = []
     for block in blocks:
         for line in block.splitlines():
@@ -72,7 +78,7 @@ FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 def readme_commands() -> list[str]:
     """Every `gan ...` line of the README's code blocks, as written (comments dropped)."""
-    blocks = re.findall(r"```\n(.*?)```", README.read_text(), flags=re.S)
+    blocks = shell_blocks()
     lines = (line.split("  #", 1)[0].strip() for block in blocks for line in block.splitlines())
     return list(dict.fromkeys(line for line in lines if line.startswith("gan ")))
 
