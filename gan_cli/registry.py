@@ -287,7 +287,13 @@ ALL = {r.key: r for r in (MODELS, DATA, LOSSES, OPTIMIZERS, RECIPES, METRICS, EX
 
 # The package modules whose import registers the built-in components of each kind (a kind's
 # package imports its own files; see import_modules). Plugins come after them.
-BUILT_IN = ("gan_cli.models", "gan_cli.data", "gan_cli.training.losses", "gan_cli.training.optim")
+BUILT_IN = (
+    "gan_cli.models",
+    "gan_cli.data",
+    "gan_cli.training.losses",
+    "gan_cli.training.optim",
+    "gan_cli.training.recipes",
+)
 
 _plugins_loaded = False
 

@@ -356,14 +356,12 @@ def refuse_unknown_keys(cfg: DictConfig) -> None:
             return
         fields = [f.name for f in dataclasses.fields(schema)]
         for key in node.keys():
-            if not path and key not in fields and _is_config_group(str(key)):
-                # a config group composed before the root schema (recipe, logger): its options'
-                # schemas check their own keys
-                known.append(str(key))
-                continue
-            if key not in fields:
+            in_schema = key in fields
+            if not in_schema and not (path == "" and _is_config_group(str(key))):
                 unknown.append((str(key), fields, path))
                 continue
+            # a config group composed before the root schema (recipe, logger) is no field of it:
+            # its option's schema (recipe_gan_schema) types the node, so `+recipe.foo=1` is checked there
             known.append(f"{path}{key}")
             child = node._get_node(key)
             if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
@@ -527,7 +525,8 @@ def validate(cfg: DictConfig, overrides: list[str] | None = None) -> None:
     if t.batch_size % pack:
         raise UserError(
             f"trainer.pack={pack} does not divide trainer.batch_size={t.batch_size}: "
-            f"D scores the batch in packs of {pack}; use a batch size that is a multiple of it, or trainer.pack=1"
+            f"D scores the batch in packs of {pack}; "
+            "use a batch size that is a multiple of it, or trainer.pack=1"
         )
     d_batchnorm = m.get("d_batchnorm", False) and not m.get("d_spectral_norm", False)
     if pack > 1 and d_batchnorm and t.batch_size // pack < 2:

@@ -92,6 +92,8 @@ def test_shell_completion_install_script(tmp_path):
         (["data=ring8", "hydra.run.dir=/proc/gan_run"], "cannot write /proc/gan_run"),
         (["data=ring8", "+model._target_=os.system"], "model._target_: configs may not name callables"),
         (["data=ring8", "device=mps"], "device=mps: MPS is not available"),
+        (["data=ring8", "recipe.foo=1"], "unknown key 'recipe.foo'"),
+        (["data=ring8", "+recipe.foo=1"], "unknown key 'recipe.foo'"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_no_traceback(tmp_path, overrides, expected):
