@@ -21,6 +21,9 @@ from typing import Any, List, Optional
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+# registering modules (torch-free): the metrics and feature extractors gan eval's checks list
+import gan_cli.evaluation.metrics  # noqa: F401
+import gan_cli.metrics.extractors  # noqa: F401
 from gan_cli import registry
 from gan_cli.errors import UserError
 from gan_cli.registry import Range
@@ -93,10 +96,10 @@ class SampleConfig:
 
 
 # ---- gan eval -----------------------------------------------------------------------------------
-# Kept here rather than imported from gan_cli.evaluation, so config errors answer before torch loads
-# (tests/test_eval.py checks that both lists agree).
-EVAL_METRICS = ("fid", "kid", "pr", "coverage", "score", "modes")
-EVAL_FEATURES = ("classifier", "inception")
+# From the registries: both registering modules are torch-free, so config errors still answer
+# before torch loads.
+EVAL_METRICS = tuple(registry.METRICS.names())
+EVAL_FEATURES = tuple(registry.EXTRACTORS.names())
 
 
 @dataclass
@@ -568,9 +571,7 @@ def check_eval_primary(primary: str, metrics: list[str], data_name: str) -> None
     """trainer.eval_primary must be a result of the run's metrics; otherwise the mismatch would
     show only at the first evaluation, after training. Called once the data (and so the metrics
     that apply to it) is known."""
-    from gan_cli.evaluation import METRICS
-
-    keys = [key for name in metrics for key in METRICS[name].keys]
+    keys = [key for name in metrics for key in registry.METRICS.get(name).keys]
     if primary not in keys:
         raise UserError(
             f"trainer.eval_primary={primary} is not a result of the metrics for data={data_name} "

@@ -216,22 +216,24 @@ REFUSED_RUN_FILES = {".hydra", "train.log", "tb", "metrics.jsonl"}
 
 
 def _evaluation(cfg: DictConfig, batches, device, reporter):
-    """The metrics to compute during training, or None. Auto: on for data whose features the tool
-    can make offline (labeled sets train the classifier extractor; 2D sets need none)."""
+    """The metrics to compute during training, or None. Auto: on for data the tool can score
+    offline (the data kind says: labeled image sets train the classifier extractor; 2D sets need none)."""
     from gan_cli import evaluation as ev
+    from gan_cli.data.kinds import kind_named
+    from gan_cli.registry import METRICS
     from gan_cli.training.trainer import Evaluation
 
     t = cfg.trainer
     every = t.eval_every
     if every is None:
-        every = AUTO_EVAL_EVERY if (batches.kind == "points" or batches.n_classes > 0) else 0
+        every = AUTO_EVAL_EVERY if kind_named(batches.kind).scored_offline(batches.n_classes) else 0
     if every == 0:
         return None
     evaluator = ev.Evaluator(
         cfg.data, features=t.eval_features, split=t.eval_split, n=t.eval_n, device=device, note=reporter.note
     )
     metrics = evaluator.resolve_metrics(list(t.eval_metrics) if t.eval_metrics else None)
-    primary = t.eval_primary or next(iter(ev.METRICS[metrics[0]].keys))
+    primary = t.eval_primary or next(iter(METRICS.get(metrics[0]).keys))
     return Evaluation(evaluator, every, metrics, primary, ev.primary_metric_direction(primary), cfg.seed)
 
 

@@ -43,6 +43,11 @@ class DataKind:
         """Cheap metrics the trainer adds to every log line (none for most kinds)."""
         return {}
 
+    def scored_offline(self, n_classes: int) -> bool:
+        """Whether metrics need nothing fetched: kinds compared through features need the
+        classifier extractor, which trains on the data set's labels; the others score the samples."""
+        return not self.compared_by_features or n_classes > 0
+
     @property
     def has_interval_metrics(self) -> bool:
         return type(self).interval_metrics is not DataKind.interval_metrics

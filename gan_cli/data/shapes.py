@@ -32,15 +32,3 @@ def data_shape(cfg: Any, look: bool = True) -> tuple[int, ...]:
     if not callable(shape):
         return tuple(shape)
     return tuple(shape(SimpleNamespace(**cfg) if isinstance(cfg, Mapping) else cfg, look))
-
-
-def image_sets_with_splits() -> dict[str, tuple[int, ...]]:
-    """name -> shape of the data sets that come with a train and a test split."""
-    return {entry.name: entry.shape for entry in DATA if entry.facts.get("splits")}
-
-
-def __getattr__(name: str) -> Any:
-    # IMAGE_SETS was a table here before the registry; gan_cli.evaluation still asks for it.
-    if name == "IMAGE_SETS":
-        return image_sets_with_splits()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

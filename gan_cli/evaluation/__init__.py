@@ -22,7 +22,7 @@ time: `gan eval --help` and config errors stay fast.
 
 from gan_cli.evaluation.command import EvalRun, run
 from gan_cli.evaluation.evaluator import (
-    _EVALUATORS,
+    _EVALUATORS,  # noqa: F401 - the per-process cache, cleared by the tests
     DEFAULT_BATCH_SIZE,
     DEFAULT_N,
     FEATURES,
@@ -35,7 +35,6 @@ from gan_cli.evaluation.evaluator import (
 )
 from gan_cli.evaluation.features import FeatureSet
 from gan_cli.evaluation.metrics import (
-    METRICS,
     Context,
     count_keys,
     default_metrics,
@@ -46,7 +45,7 @@ from gan_cli.evaluation.metrics import (
 from gan_cli.evaluation.results import RESULT_KEY, merge_results, output_path, previous_results, write_results
 
 __all__ = [
-    "DEFAULT_BATCH_SIZE", "DEFAULT_N", "FEATURES", "MAX_CACHED_EVALUATORS", "METRICS", "RESULT_KEY",
+    "DEFAULT_BATCH_SIZE", "DEFAULT_N", "FEATURES", "MAX_CACHED_EVALUATORS", "RESULT_KEY",
     "SPLITS", "Context", "EvalRun", "count_keys", "Evaluator", "FeatureSet", "default_metrics",
     "evaluate_generator", "get_evaluator", "merge_results", "metric", "metric_names", "output_path",
     "plain_data_config", "previous_results", "primary_metric_direction", "run", "write_results",

@@ -28,7 +28,7 @@ from gan_cli.errors import UserError
 from gan_cli.evaluation import metrics as registered
 from gan_cli.evaluation.features import FeatureSet, extract, real_features
 from gan_cli.metrics import extractors
-from gan_cli.registry import EXTRACTORS, METRICS
+from gan_cli.registry import DATA, EXTRACTORS, METRICS
 
 if TYPE_CHECKING:
     import torch
@@ -60,9 +60,9 @@ def plain_data_config(data_cfg: Any) -> dict[str, Any]:
 
 
 def _has_splits(name: str) -> bool:
-    from gan_cli.data.shapes import IMAGE_SETS
-
-    return name in IMAGE_SETS
+    """Whether the data set comes with train and test splits (its registration's `splits` fact);
+    a set no longer registered (a plugin's, in an old checkpoint) has none to choose from."""
+    return name in DATA and bool(DATA.get(name).facts.get("splits"))
 
 
 def module_device(module: nn.Module, fallback: torch.device) -> torch.device:

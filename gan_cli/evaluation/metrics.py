@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from gan_cli.errors import UserError
@@ -132,11 +131,6 @@ def _modes(ctx: Context) -> dict[str, float]:
 
     results = mode_metrics(ctx.samples, ctx.source.modes, ctx.source.mode_std)
     return {key: float(value) for key, value in results.items()}
-
-
-# Round 1's name for the table (metric name -> its registry entry, in registration order, read
-# only), kept for the callers that index it; new code reads gan_cli.registry.METRICS.
-METRICS = MappingProxyType(REGISTRY._entries)
 
 
 def metric_names() -> list[str]:
