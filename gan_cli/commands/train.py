@@ -70,12 +70,13 @@ def build(
     """Data, the model family's networks, the recipe and the trainer, as the config says (resumed
     when cfg.resume is set). overrides: the command line's, recorded in checkpoints for `resume=`.
     reporter: a ready Reporter (the benchmark passes a silent one), else one is made in run_dir.
-    context: the distributed context (rank, world size), handed to the recipe and the trainer."""
+    context: the distributed context (rank, world size), handed to the recipe, the reporter and the
+    trainer; None: this process's, from the launcher's environment (rank 0 of 1 without one)."""
     validate(cfg, overrides)
     recipe_entry = _recipe_entry(cfg)
     import torch
 
-    from gan_cli import data, device, models
+    from gan_cli import data, device, distributed, models
     from gan_cli.commands.resume import check_compatible
     from gan_cli.outputs import checkpoint
     from gan_cli.outputs.reporter import build_reporter
@@ -90,6 +91,9 @@ def build(
         saved = checkpoint.load(cfg.resume, expect=checkpoint.FOR_RESUME)
         check_compatible(saved["config"], config)
     target = device.resolve(cfg.device)
+    # every part of the run asks one context which rank writes (distributed.current() reads
+    # RANK/WORLD_SIZE, so a torchrun rank > 0 trains without touching the run folder)
+    context = (context or distributed.current()).on_device(target)
     device.seed_everything(cfg.seed)
     switches = device.speed_switches(cfg.trainer, target)
     batches = data.build(cfg.data, target, cfg.trainer.batch_size)

@@ -14,6 +14,7 @@ import math
 import signal
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,10 @@ def total_steps(cfg, num_examples: int, examples_per_step: int | None = None) ->
     return max(1, math.ceil(cfg.epochs * num_examples / per_step))
 
 
+# distributed.Context.mean: named device tensors -> their averages over the ranks
+MeanOverRanks = Callable[[dict[str, Tensor]], Mapping[str, Any]]
+
+
 class RunningStats:
     """The sums of a recipe's named statistics over the steps of one log interval, on the device:
     one stacked add per step, one host read per interval. The names are whatever the recipe
@@ -160,11 +165,17 @@ class RunningStats:
         if missing:
             raise ValueError(f"the recipe's step returned no {', '.join(missing)} this time")
 
-    def means(self) -> dict[str, float]:
-        """The interval's means by name (the one host sync); empty when no step counted."""
+    def means(self, over_ranks: MeanOverRanks | None = None) -> dict[str, float]:
+        """The interval's means by name (the one host sync); empty when no step counted.
+        over_ranks: the distributed context's `mean`, which averages the sums over the ranks on the
+        device just before the read (every rank then logs the same numbers; one process: unchanged)."""
         if self.steps == 0:
             return {}
-        return dict(zip(self.names, (self.sums / self.steps).tolist(), strict=True))
+        sums = self.sums
+        if over_ranks is not None and self.names:
+            averaged = over_ranks(dict(zip(self.names, sums.unbind(), strict=True)))
+            sums = torch.stack([torch.as_tensor(averaged[name], device=sums.device) for name in self.names])
+        return dict(zip(self.names, (sums / self.steps).tolist(), strict=True))
 
     def reset(self) -> None:
         self.sums.zero_()
@@ -201,6 +212,9 @@ class Trainer:
         self.recipe, self.batches, self.cfg = recipe, batches, cfg
         self.run_dir, self.reporter, self.device, self.config = Path(run_dir), reporter, device, config
         self.context = context
+        # Only the main rank writes files (checkpoints, sample PNGs, summary.json); the others train
+        # alike and keep the same in-memory state (best, last saved step), so their messages agree.
+        self.writes_files = context is None or context.is_main
         self.kind = kind_named(batches.kind)
         self.overrides = list(overrides or [])  # the command line, so `resume=` can compose it again
         self.total_steps = total_steps(cfg, batches.num_examples, recipe.examples_per_step)
@@ -236,12 +250,12 @@ class Trainer:
         self.stats = RunningStats(device)
         self._interval_start = time.perf_counter()
         self._interval_io = 0.0
-        for folder in ("samples", "checkpoints"):
-            (self.run_dir / folder).mkdir(parents=True, exist_ok=True)
-        for stale in checkpoint.stale_partials(
-            self.run_dir / "checkpoints"
-        ):  # left by a run killed mid-write
-            stale.unlink(missing_ok=True)
+        if self.writes_files:
+            for folder in ("samples", "checkpoints"):
+                (self.run_dir / folder).mkdir(parents=True, exist_ok=True)
+            # partial files left by a run killed mid-write
+            for stale in checkpoint.stale_partials(self.run_dir / "checkpoints"):
+                stale.unlink(missing_ok=True)
         # periodic checkpoints already there (a resumed run) count towards keep_checkpoints
         self._periodic: list[Path] = sorted((self.run_dir / "checkpoints").glob("step_*.pt"))
 
@@ -349,8 +363,9 @@ class Trainer:
         if self.evaluation.better(value, self.best["value"] if self.best else None):
             self.best = {"metric": name, "value": value, "step": self.step}
             self.check_weights("best.pt")
-            folder = self.run_dir / "checkpoints"
-            checkpoint.save(self.checkpoint_payload(), folder / "best.pt", intact=folder / "last.pt")
+            if self.writes_files:
+                folder = self.run_dir / "checkpoints"
+                checkpoint.save(self.checkpoint_payload(), folder / "best.pt", intact=folder / "last.pt")
 
     def _check_skipped(self) -> None:
         """trainer.on_nan=skip: refuse to go on (and so to save) once most updates are dropped."""
@@ -380,7 +395,8 @@ class Trainer:
     def log_interval(self, extra: dict[str, float] | None = None) -> None:
         if self._skip_nonfinite:
             self._check_skipped()
-        means = self.stats.means()  # the one sync; empty when every step had an update skipped
+        over_ranks = self.context.mean if self.context is not None else None
+        means = self.stats.means(over_ranks)  # the one sync; empty when every step had an update skipped
         self._check_finite(means)
         elapsed = time.perf_counter() - self._interval_start - self._interval_io
         examples = self.stats.steps * self.recipe.examples_per_step
@@ -433,7 +449,10 @@ class Trainer:
             return "no checkpoint was written yet"
         return f"checkpoints/last.pt (step {self._saved_step}) is intact"
 
-    def write_samples(self) -> Path:
+    def write_samples(self) -> Path | None:
+        """The view of the fixed noise as samples/step_N.png (None on a rank that writes no file)."""
+        if not self.writes_files:
+            return None
         path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
         image = self.kind.view(self._generate(self.view_noise), self.batches)
         try:
@@ -487,17 +506,18 @@ class Trainer:
                 "a resumed run keeps its recipe"
             )
         checkpoint.load_weights(recipe.generator, payload["generator"], path, "generator")
-        for kind, saved, targets in (
+        for part, saved, targets in (
             ("network", payload["networks"], {n: m for n, m in recipe.networks.items() if n != GENERATOR}),
             ("optimizer", payload["optimizers"], recipe.optimizers),
         ):
             for name, target in targets.items():
                 if name not in saved:
                     raise UserError(
-                        f"{path}: it has no '{name}' {kind} (the {recipe.name} recipe's: {', '.join(targets)})"
+                        f"{path}: it has no '{name}' {part} "
+                        f"(the {recipe.name} recipe's: {', '.join(targets)})"
                     )
                 checkpoint.load_weights(
-                    target, saved[name], path, name if kind == "network" else f"{name} optimizer"
+                    target, saved[name], path, name if part == "network" else f"{name} optimizer"
                 )
         noise = payload["fixed_noise"]
         z_dim = contract.latent_size(recipe.generator)
@@ -542,8 +562,12 @@ class Trainer:
     def save_checkpoint(self, periodic: bool) -> Path:
         self.check_weights()
         folder = self.run_dir / "checkpoints"
+        last = folder / "last.pt"
+        if not self.writes_files:
+            self._saved_step = self.step  # the main rank saved this step: messages name it alike
+            return last
         payload = self.checkpoint_payload()
-        last = checkpoint.save(payload, folder / "last.pt")
+        last = checkpoint.save(payload, last)
         self._saved_step = self.step
         if periodic and self.cfg.keep_checkpoints > 0:
             periodic_path = folder / f"step_{self.step:07d}.pt"
@@ -574,5 +598,6 @@ class Trainer:
                 summary[f"best_{self.best['metric']}"] = self.best["value"]
                 summary["best_step"] = self.best["step"]
                 summary["best_checkpoint"] = str(self.run_dir / "checkpoints" / "best.pt")
-        (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if self.writes_files:
+            (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         return summary
