@@ -194,9 +194,14 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> d
         files = {
             "samples": str(run_dir / "samples"),
             "checkpoint": str(run_dir / "checkpoints" / "last.pt"),
-            "metrics": str(run_dir / "metrics.jsonl"),
-            "tensorboard": paths.shell_words("tensorboard", "--logdir", str(run_dir.parent)),
         }
+        # a sink's output is named only when the logger group turned that sink on (logger=[jsonl]
+        # writes no tb/ folder, so no tensorboard line)
+        sink_outputs = {
+            "jsonl": ("metrics", str(run_dir / "metrics.jsonl")),
+            "tensorboard": ("tensorboard", paths.shell_words("tensorboard", "--logdir", str(run_dir.parent))),
+        }
+        files.update(output for sink, output in sink_outputs.items() if sink in reporter.sink_names)
         reporter.finish(summary, files)
     finally:
         reporter.close()
