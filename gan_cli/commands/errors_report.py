@@ -126,6 +126,35 @@ def _missing_plugin_line(first: str) -> str | None:
     return f"{group}={choice} needs the Hydra plugin {distribution}, which is not installed: {fix}"
 
 
+def _group_options(group: str) -> list[str]:
+    """The options of one of gan_cli's config groups: its YAML files and the options stored in the
+    group without one (a plugin's, see config.register_schemas)."""
+    from importlib import resources
+
+    from hydra.core.config_store import ConfigStore
+
+    folder = resources.files("gan_cli.configs").joinpath(group)
+    if not folder.is_dir():
+        return []
+    files = [entry.name for entry in folder.iterdir() if entry.name.endswith(".yaml")]
+    stored = ConfigStore.instance().repo.get(group, {})
+    return sorted({name.removesuffix(".yaml") for name in [*files, *stored]})
+
+
+def _unknown_listed_option_line(first: str) -> str | None:
+    """`logger=[wandb]`: Hydra says only "Could not load 'logger/wandb'" for an option picked
+    inside a list, where `logger=wandb` gets the group's options; answer both alike."""
+    match = re.search(r"Could not load '([^'/]+)/([^'/]+)'", first)
+    if not match:
+        return None
+    group, choice = match.groups()
+    options = _group_options(group)
+    if not options or choice in options:  # an option that exists but fails to load is another error
+        return None
+    head = f"Could not find '{group}/{choice}'"
+    return f"{head}{_suggest_option(head, options)}; valid options: {', '.join(options)}"
+
+
 def one_line(error: BaseException) -> str:
     """The message of a user error, squeezed to one line."""
     if _is_null_group(error):
@@ -146,6 +175,9 @@ def one_line(error: BaseException) -> str:
         missing_plugin = _missing_plugin_line(lines[0] if lines else "")
         if missing_plugin:
             return missing_plugin
+        unknown_listed = _unknown_listed_option_line(lines[0] if lines else "")
+        if unknown_listed:
+            return unknown_listed
         if "Available options in" in text:
             # "Could not find 'model/foo'" + the list of options of that group
             head = re.sub(r"^In '[^']*': ", "", lines[0])
