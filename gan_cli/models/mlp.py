@@ -93,13 +93,3 @@ def build_mlp(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1):
     if c.d_spectral_norm:
         apply_spectral_norm(discriminator)
     return generator, discriminator
-
-
-def __getattr__(name: str) -> Any:
-    # The networks were classes of this module before they became common.Generator/Discriminator
-    # around these layers; code that names the old classes (to patch a forward) still finds them.
-    if name in ("MLPGenerator", "MLPDiscriminator"):
-        from gan_cli.models import common
-
-        return common.Generator if name == "MLPGenerator" else common.Discriminator
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

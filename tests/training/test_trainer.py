@@ -219,12 +219,12 @@ def test_eval_off_writes_no_best_pt(tmp_path):
     ],
 )
 def test_pack_and_minibatch_std_train_and_d_sees_batch_over_pack(tmp_path, overrides, monkeypatch):
-    from gan_cli.models.mlp import MLPDiscriminator
+    from gan_cli.models.common import Discriminator  # what every family's D is (mlp's layers inside)
 
     seen = []
-    forward = MLPDiscriminator.forward
+    forward = Discriminator.forward
     monkeypatch.setattr(
-        MLPDiscriminator, "forward", lambda self, x: seen.append(tuple(x.shape)) or forward(self, x)
+        Discriminator, "forward", lambda self, x: seen.append(tuple(x.shape)) or forward(self, x)
     )
     cfg = compose_train(
         "data=ring8", "trainer.steps=3", "trainer.batch_size=16", *QUIET, "trainer.eval_every=0", *overrides
