@@ -26,8 +26,9 @@ FIXTURE_V1 = Path(__file__).parent / "fixtures" / "ckpt_v1_ring8.pt"  # written 
 FIXTURE_V2 = Path(__file__).parent / "fixtures" / "ckpt_v2_ring8.pt"  # format 2, step 10, before recipes
 # These tests were written against the general defaults (BatchNorm in G, a constant rate), not
 # ring8's own (configs/data_defaults), so those are switched off here.
-TINY = ["data=ring8", "~data_defaults@_global_", "~data_defaults@optim", "model.g_hidden=[8]", "model.d_hidden=[8]", "trainer.progress=false",
-        "trainer.eval_every=0", "trainer.sample_every=1000", "trainer.ckpt_every=1000"]  # fmt: skip
+TINY = ["data=ring8", "~data_defaults@_global_", "~data_defaults@optim", "model.g_hidden=[8]",
+        "model.d_hidden=[8]", "trainer.progress=false", "trainer.eval_every=0",
+        "trainer.sample_every=1000", "trainer.ckpt_every=1000"]  # fmt: skip
 
 
 def one_line_error(result: subprocess.CompletedProcess) -> str:
@@ -69,8 +70,9 @@ def every_nth_nan(monkeypatch, name: str, keep):
 
 # ---- trainer.on_nan=skip ------------------------------------------------------------------------
 def test_the_issue_repro_stops_at_the_first_checkpoint_with_inf_batchnorm_statistics(tmp_path):
-    repro = ["data=ring8", "~data_defaults@_global_", "optim=sgd", "optim.lr=1e4", "trainer.steps=60", "trainer.ckpt_every=20",
-             "trainer.on_nan=skip", "trainer.progress=false", "trainer.eval_every=0"]  # fmt: skip
+    repro = ["data=ring8", "~data_defaults@_global_", "optim=sgd", "optim.lr=1e4", "trainer.steps=60",
+             "trainer.ckpt_every=20", "trainer.on_nan=skip", "trainer.progress=false",
+             "trainer.eval_every=0"]  # fmt: skip
     cfg = compose_train(*repro)
     with pytest.raises(TrainingDiverged, match=r"holds NaN or inf at step \d+; last.pt was not written"):
         run(cfg, tmp_path)

@@ -14,8 +14,9 @@ from gan_cli.outputs import checkpoint
 from tests.helpers import compose_train
 
 # trainer.pack=1: ring8's data defaults pack 2, which trainer.batch_size=1 below could not fill
-TINY = ["data=ring8", "trainer.pack=1", "trainer.steps=1", "model.g_hidden=[8]", "model.d_hidden=[8]", "trainer.progress=false",
-        "trainer.log_every=1", "trainer.sample_every=1", "trainer.ckpt_every=1"]  # fmt: skip
+TINY = ["data=ring8", "trainer.pack=1", "trainer.steps=1", "model.g_hidden=[8]", "model.d_hidden=[8]",
+        "trainer.progress=false", "trainer.log_every=1", "trainer.sample_every=1",
+        "trainer.ckpt_every=1"]  # fmt: skip
 
 # key -> (valid values, invalid values)
 TRAIN_CHOICES = {

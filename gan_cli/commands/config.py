@@ -606,13 +606,18 @@ def _validate_loss(loss: DictConfig, entry: registry.Entry, model: DictConfig) -
         )
 
 
-def validate_sample(cfg: DictConfig, overrides: list[str] | None = None) -> None:
-    """`gan sample`'s checks that need no checkpoint: UserError naming key, value and allowed range.
-    overrides: the command line's (None: the running Hydra job's), read for boolean keys."""
+def _checkpoint_command_checks(cfg: DictConfig, command: str, overrides: list[str] | None) -> None:
+    """What `gan sample` and `gan eval` check alike: no _target_, a checkpoint named, the shared keys."""
     refuse_targets(cfg)
     if "ckpt" in OmegaConf.missing_keys(cfg) or not str(cfg.ckpt).strip():
         raise UserError("ckpt is required: add ckpt=<checkpoint .pt file or run folder> to the command line")
-    _common_checks(cfg, "sample", overrides)
+    _common_checks(cfg, command, overrides)
+
+
+def validate_sample(cfg: DictConfig, overrides: list[str] | None = None) -> None:
+    """`gan sample`'s checks that need no checkpoint: UserError naming key, value and allowed range.
+    overrides: the command line's (None: the running Hydra job's), read for boolean keys."""
+    _checkpoint_command_checks(cfg, "sample", overrides)
     check_ranges(cfg, "sample")
     _require(cfg.format in SAMPLE_FORMATS, "format", cfg.format, ", ".join(SAMPLE_FORMATS))
     _check_device(cfg.device)
@@ -640,10 +645,7 @@ def validate_sample(cfg: DictConfig, overrides: list[str] | None = None) -> None
 def validate_eval(cfg: DictConfig, overrides: list[str] | None = None) -> None:
     """`gan eval`'s checks that need no checkpoint: UserError naming key, value and allowed range.
     overrides: the command line's (None: the running Hydra job's), read for boolean keys."""
-    refuse_targets(cfg)
-    if "ckpt" in OmegaConf.missing_keys(cfg) or not str(cfg.ckpt).strip():
-        raise UserError("ckpt is required: add ckpt=<checkpoint .pt file or run folder> to the command line")
-    _common_checks(cfg, "eval", overrides)
+    _checkpoint_command_checks(cfg, "eval", overrides)
     if cfg.metrics is not None:
         metrics = list(cfg.metrics)
         _require(
