@@ -24,6 +24,11 @@ def takes_labels(generator: Any) -> bool:
     return bool(getattr(generator, "takes_labels", False))
 
 
+def n_classes(generator: Any) -> int:
+    """The classes a conditional generator takes (labels 0 .. n_classes-1); 0 for one that takes none."""
+    return int(getattr(generator, "n_classes", 0) or 0) if takes_labels(generator) else 0
+
+
 def sample_latent(generator: Any, n: int, rng: Any = None, device: Any = None):
     """n latents from the generator's own distribution, drawn from `rng` (a torch.Generator) when
     given. The default is the standard normal (n, z_dim): byte-identical to what round 1 drew."""
@@ -41,3 +46,16 @@ def generate(generator: Any, z: Any, labels: Any = None):
     if takes_labels(generator):
         return generator(z, labels)
     return generator(z)
+
+
+# Class-row grids show at most this many classes, one row each; `gan sample class=` reaches the rest.
+GRID_CLASSES = 10
+
+
+def class_rows(n: int, n_classes: int, classes: Any = None) -> tuple[list[int], int]:
+    """The labels of a grid with one row per class, and its images per row: `classes` (default
+    the first GRID_CLASSES classes), each repeated n // len(classes) times (at least once), so the
+    grid holds about n images. The trainer's sample grids and `gan sample`'s default grid use it."""
+    shown = list(classes) if classes is not None else list(range(min(n_classes, GRID_CLASSES)))
+    per_row = max(1, n // len(shown))
+    return [label for label in shown for _ in range(per_row)], per_row
