@@ -4,6 +4,9 @@ Usage:
     G, D = build(cfg.model, shape=(1, 28, 28))
     G(torch.randn(n, G.z_dim))  # -> (n, 1, 28, 28) in [-1, 1]
     D(images)                   # -> (n,) raw logits
+    # model.cond=concat|projection|acgan (gan_cli.models.conditioning), on labelled data:
+    G, D = build(cfg.model, shape=(1, 28, 28), n_classes=10)
+    G(z, labels); D(images, labels)  # labels int64 (n,)
 
 A family is one module here (its schema, ranges, data kinds and builder, registered in
 gan_cli.registry.MODELS) and one YAML file under configs/model/. Every module of this package
@@ -11,11 +14,12 @@ but the helpers below is imported, so a new file registers itself; none imports 
 """
 
 from gan_cli.errors import UserError
+from gan_cli.models import conditioning
 from gan_cli.registry import MODELS, import_modules
 
 # Modules of this package that are not families: shared networks (torch), the generator contract,
-# shared bounds.
-HELPERS = frozenset({"common", "contract", "sizes"})
+# shared bounds, the class-conditioning choices.
+HELPERS = frozenset({"common", "conditioning", "contract", "sizes"})
 
 import_modules(__name__, HELPERS)
 
@@ -27,16 +31,21 @@ def available() -> list[str]:
     return MODELS.names()
 
 
-def build(cfg, shape, n_classes: int = 0, pack: int = 1):
+def build(cfg, shape, n_classes: int = 0, pack: int = 1, data_name: str | None = None):
     """Build (generator, discriminator) for data of ``shape`` from a model config.
 
     ``cfg`` only needs attribute access (an OmegaConf DictConfig, a namespace, ...).
-    ``n_classes`` is passed through for conditional families; unconditional ones ignore it.
+    ``n_classes``: the data's classes (0: unlabelled). ``model.cond`` other than none needs them
+    (UserError naming ``data_name`` otherwise); an unconditional model ignores them.
     ``pack`` (trainer.pack, PacGAN): D takes ``pack`` samples at once, so its input has ``pack``
     times the features (vectors) or channels (images); G does not change.
     """
     entry = MODELS.get(getattr(cfg, "name", None))
-    return entry.builder(cfg, _checked_shape(shape), int(n_classes), pack=int(pack))
+    shape = _checked_shape(shape)
+    if entry.schema is not None:
+        cond = getattr(MODELS.settings(cfg, entry.name), "cond", conditioning.NONE)
+        conditioning.check_labels(cond, int(n_classes), data_name)
+    return entry.builder(cfg, shape, int(n_classes), pack=int(pack))
 
 
 def _checked_shape(shape) -> tuple[int, ...]:

@@ -10,6 +10,13 @@ each layer doubles the resolution while halving the channels.
 Sizes are the data's native ones: 28x28 starts from a 7x7 map (7 -> 14 -> 28), any
 power of two from 16 to 256 starts from 4x4.
 
+Class conditioning (``cond``, gan_cli.models.conditioning): concat and acgan join a class
+embedding to z (G's first transposed conv reads z_dim + cond_dim channels of 1x1); projection
+makes every BatchNorm of G conditional (per-class gain and bias; with g_batchnorm=false the
+per-class affine alone). In D, concat joins each sample's embedding as cond_dim constant feature
+maps to its image channels at D's input, before packing; projection's phi and acgan's class head
+read the map D's last conv reads (that conv over the whole map is the paper's dense layer).
+
 The schema, ranges and registration are read at startup; torch is imported by the builder.
 """
 
@@ -19,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gan_cli.errors import UserError
+from gan_cli.models import conditioning
+from gan_cli.models.conditioning import DEFAULT_COND_DIM
 from gan_cli.models.sizes import LATENT, SLOPE
 from gan_cli.registry import MODELS, Range
 
@@ -36,6 +45,8 @@ class DCGANConfig:
     # would undo the per-layer Lipschitz bound.
     d_spectral_norm: bool = False
     minibatch_std: bool = False  # Karras et al. 2018: one more feature map before D's last conv
+    cond: str = "none"  # class conditioning: none, concat, projection or acgan (needs labelled data)
+    cond_dim: int = DEFAULT_COND_DIM  # class embedding joined to z (concat, acgan) and to D's input (concat)
 
 
 # The paper's 64x64 net tops out at 8x the last layer's channels (1024 vs 128); keeping
@@ -95,6 +106,7 @@ def size(cfg: Any, elements: int | None) -> tuple[int, int]:
         "z_dim": LATENT,
         "width": Range(1, 512, note="8 x width channels at the deepest layer"),
         "slope": SLOPE,
+        **conditioning.RANGES,
     },
     kinds=("image",),
     size=size,
@@ -103,8 +115,11 @@ def build_dcgan(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1):
     from torch import nn
 
     from gan_cli.models.common import (
+        ClassProjection,
+        ConditionalBatchNorm,
         Discriminator,
         Generator,
+        LabeledSequential,
         MinibatchStd,
         apply_spectral_norm,
         init_dcgan_weights,
@@ -112,33 +127,45 @@ def build_dcgan(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1):
 
     image_channels, image_size, _ = image_shape = _image_shape(shape)
     c = MODELS.settings(cfg, "dcgan")
+    conditioning.check_labels(c.cond, n_classes)
+    cond, projection = c.cond, c.cond == "projection"
     channels = hidden_channels(image_size, c.width)
     base = base_resolution(image_size)
 
     # G, z (N, z_dim) -> images (N, C, H, W) in [-1, 1]. "Project and reshape" (Fig. 1) as a
     # transposed conv over a 1x1 input: a dense layer to base x base x channels[0] without a
-    # separate reshape. BN's shift makes a conv bias redundant.
+    # separate reshape. BN's shift (projection: the per-class bias) makes a conv bias redundant.
     def block(in_ch: int, out_ch: int, **conv_args: Any) -> list[nn.Module]:
-        layers: list[nn.Module] = [nn.ConvTranspose2d(in_ch, out_ch, bias=not c.g_batchnorm, **conv_args)]
-        if c.g_batchnorm:
+        bias = not (c.g_batchnorm or projection)
+        layers: list[nn.Module] = [nn.ConvTranspose2d(in_ch, out_ch, bias=bias, **conv_args)]
+        if projection:
+            layers.append(ConditionalBatchNorm(out_ch, n_classes, maps=True, normalize=c.g_batchnorm))
+        elif c.g_batchnorm:
             layers.append(nn.BatchNorm2d(out_ch))
         layers.append(nn.ReLU())
         return layers
 
-    layers = block(c.z_dim, channels[0], kernel_size=base, stride=1, padding=0)
+    latent = c.z_dim + (c.cond_dim if cond in conditioning.EMBEDS_IN_G else 0)
+    layers = block(latent, channels[0], kernel_size=base, stride=1, padding=0)
     for in_ch, out_ch in zip(channels[:-1], channels[1:], strict=True):
         layers += block(in_ch, out_ch, kernel_size=4, stride=2, padding=1)
     layers += [nn.ConvTranspose2d(channels[-1], image_channels, 4, 2, 1), nn.Tanh()]
-    generator = Generator(nn.Sequential(*layers), image_shape, c.z_dim, latent_shape=(c.z_dim, 1, 1))
+    net = LabeledSequential(*layers) if projection else nn.Sequential(*layers)
+    embed = nn.Embedding(n_classes, c.cond_dim) if cond in conditioning.EMBEDS_IN_G else None
+    generator = Generator(
+        net, image_shape, c.z_dim, latent_shape=(latent, 1, 1), cond=cond, n_classes=n_classes, embed=embed
+    )
     generator.apply(init_dcgan_weights)
 
     # D, images (N, C, H, W) or packs of them stacked on the channels (PacGAN) -> raw logits (N,).
     # With spectral norm every conv is normalized and BatchNorm is off: SN-GAN's discriminators
     # have none (Miyato et al. 2018), and BN's per-channel rescaling would undo the bound.
+    # concat: each sample's image channels followed by cond_dim constant maps of its embedding.
     batchnorm = c.d_batchnorm and not c.d_spectral_norm
     channels = channels[::-1]
+    in_channels = (image_channels + (c.cond_dim if cond == "concat" else 0)) * pack
     # No BN on D's input layer (sec. 3): normalizing it made training unstable.
-    layers = [nn.Conv2d(image_channels * pack, channels[0], 4, 2, 1), nn.LeakyReLU(c.slope)]
+    layers = [nn.Conv2d(in_channels, channels[0], 4, 2, 1), nn.LeakyReLU(c.slope)]
     for in_ch, out_ch in zip(channels[:-1], channels[1:], strict=True):
         layers.append(nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=not batchnorm))
         if batchnorm:
@@ -147,8 +174,31 @@ def build_dcgan(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1):
     if c.minibatch_std:
         layers.append(MinibatchStd())
     # A conv over the whole base map is the paper's final dense layer to one logit.
-    layers.append(nn.Conv2d(channels[-1] + int(c.minibatch_std), 1, kernel_size=base))
-    discriminator = Discriminator(nn.Sequential(*layers), image_shape, pack)
+    phi_channels = channels[-1] + int(c.minibatch_std)
+    head = nn.Conv2d(phi_channels, 1, kernel_size=base)
+    classes = nn.Conv2d(phi_channels, pack * n_classes, kernel_size=base) if cond == "acgan" else None
+    if cond in ("projection", "acgan"):  # phi: the trunk's map, which the head and the classes read
+        discriminator = Discriminator(
+            nn.Sequential(*layers),
+            image_shape,
+            pack,
+            cond=cond,
+            n_classes=n_classes,
+            head=head,
+            project=ClassProjection(n_classes, phi_channels * base * base) if projection else None,
+            class_head=classes,
+        )
+    else:
+        embed = nn.Embedding(n_classes, c.cond_dim) if cond == "concat" else None
+        discriminator = Discriminator(
+            nn.Sequential(*layers, head),
+            image_shape,
+            pack,
+            cond=cond,
+            n_classes=n_classes,
+            embed=embed,
+            join_maps=True,
+        )
     discriminator.apply(init_dcgan_weights)
     if c.d_spectral_norm:
         apply_spectral_norm(discriminator)

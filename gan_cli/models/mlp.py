@@ -5,6 +5,12 @@ implementations/gan): Linear(z, 128) + LeakyReLU, then Linear + BatchNorm + Leak
 for each wider layer, then a Linear to the data size. BatchNorm uses the default
 eps=1e-5: the baseline's ``BatchNorm1d(n, 0.8)`` passes 0.8 as eps, not momentum.
 
+Class conditioning (``cond``, gan_cli.models.conditioning): concat and acgan join a class
+embedding to z; projection puts a per-class gain and bias after every hidden layer of G (after BN
+where there is one: conditional BatchNorm); concat joins each sample's embedding to its flattened
+features at D's input; projection's phi and acgan's class head read D's last hidden layer (after
+minibatch_std when on).
+
 The schema, ranges and registration are read at startup; torch is imported by the builder.
 """
 
@@ -15,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, List  # noqa: UP035 - OmegaConf reads these annotations: typing.List as in config.py
 
 from gan_cli.errors import UserError
+from gan_cli.models import conditioning
+from gan_cli.models.conditioning import DEFAULT_COND_DIM
 from gan_cli.models.sizes import LATENT, MAX_LAYERS, SLOPE, UNITS
 from gan_cli.registry import MODELS
 
@@ -29,6 +37,8 @@ class MLPConfig:
     slope: float = 0.2  # LeakyReLU's negative slope in G and D
     d_spectral_norm: bool = False  # spectral norm (Miyato et al. 2018) on every Linear of D, output included
     minibatch_std: bool = False  # Karras et al. 2018: D's last layer also sees the batch's spread
+    cond: str = "none"  # class conditioning: none, concat, projection or acgan (needs labelled data)
+    cond_dim: int = DEFAULT_COND_DIM  # class embedding joined to z (concat, acgan) and to D's input (concat)
 
 
 def check(cfg: Any) -> None:
@@ -51,7 +61,7 @@ def size(cfg: Any, elements: int | None) -> tuple[int, int]:
     "mlp",
     schema=MLPConfig,
     summary="fully connected G and D (Goodfellow et al. 2014); images and 2D points",
-    ranges={"z_dim": LATENT, "g_hidden": UNITS, "d_hidden": UNITS, "slope": SLOPE},
+    ranges={"z_dim": LATENT, "g_hidden": UNITS, "d_hidden": UNITS, "slope": SLOPE, **conditioning.RANGES},
     kinds=("image", "points"),
     check=check,
     size=size,
@@ -59,16 +69,29 @@ def size(cfg: Any, elements: int | None) -> tuple[int, int]:
 def build_mlp(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1):
     from torch import nn
 
-    from gan_cli.models.common import Discriminator, Generator, MinibatchStd, apply_spectral_norm
+    from gan_cli.models.common import (
+        ClassProjection,
+        ConditionalBatchNorm,
+        Discriminator,
+        Generator,
+        LabeledSequential,
+        MinibatchStd,
+        apply_spectral_norm,
+    )
 
     c = MODELS.settings(cfg, "mlp")
+    conditioning.check_labels(c.cond, n_classes)
+    cond = c.cond
     # G: the first layer has no BN in the baseline: normalizing the raw projection of z adds
-    # nothing, since z is already standard normal.
+    # nothing, since z is already standard normal. projection: every hidden layer gets a
+    # per-class gain and bias, normalized first where the unconditional G has BN.
     layers: list[nn.Module] = []
-    in_features = c.z_dim
+    in_features = latent = c.z_dim + (c.cond_dim if cond in conditioning.EMBEDS_IN_G else 0)
     for index, width in enumerate(c.g_hidden):
         layers.append(nn.Linear(in_features, width))
-        if c.g_batchnorm and index > 0:
+        if cond == "projection":
+            layers.append(ConditionalBatchNorm(width, n_classes, normalize=c.g_batchnorm and index > 0))
+        elif c.g_batchnorm and index > 0:
             layers.append(nn.BatchNorm1d(width))
         layers.append(nn.LeakyReLU(c.slope))
         in_features = width
@@ -77,19 +100,37 @@ def build_mlp(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1):
     # unbounded plane (e.g. [-4, 4]^2) and a squashing output could not reach them.
     if len(shape) == 3:
         layers.append(nn.Tanh())
-    generator = Generator(nn.Sequential(*layers), shape, c.z_dim)
+    net = LabeledSequential(*layers) if cond == "projection" else nn.Sequential(*layers)
+    embed = nn.Embedding(n_classes, c.cond_dim) if cond in conditioning.EMBEDS_IN_G else None
+    generator = Generator(net, shape, c.z_dim, (latent,), cond=cond, n_classes=n_classes, embed=embed)
 
-    # D: samples, or packs of `pack` samples (PacGAN), flattened to (N / pack, pack * features).
+    # D: samples, or packs of `pack` samples (PacGAN), flattened to (N / pack, pack * features);
+    # concat: each sample's features followed by its label's embedding.
     layers = [nn.Flatten()]
-    in_features = math.prod(shape) * pack
+    in_features = (math.prod(shape) + (c.cond_dim if cond == "concat" else 0)) * pack
     for width in c.d_hidden:
         layers += [nn.Linear(in_features, width), nn.LeakyReLU(c.slope)]
         in_features = width
     if c.minibatch_std:
         layers.append(MinibatchStd())
         in_features += 1
-    layers.append(nn.Linear(in_features, 1))
-    discriminator = Discriminator(nn.Sequential(*layers), shape, pack)
+    head = nn.Linear(in_features, 1)
+    if cond in ("projection", "acgan"):  # phi: the trunk's output, which the head and the classes read
+        discriminator = Discriminator(
+            nn.Sequential(*layers),
+            shape,
+            pack,
+            cond=cond,
+            n_classes=n_classes,
+            head=head,
+            project=ClassProjection(n_classes, in_features) if cond == "projection" else None,
+            class_head=nn.Linear(in_features, pack * n_classes) if cond == "acgan" else None,
+        )
+    else:
+        embed = nn.Embedding(n_classes, c.cond_dim) if cond == "concat" else None
+        discriminator = Discriminator(
+            nn.Sequential(*layers, head), shape, pack, cond=cond, n_classes=n_classes, embed=embed
+        )
     if c.d_spectral_norm:
         apply_spectral_norm(discriminator)
     return generator, discriminator
