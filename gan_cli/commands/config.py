@@ -93,6 +93,28 @@ class SampleConfig:
     gif: bool = False  # with interpolate: also an animated GIF, one frame per step
     use_ema: bool = True  # the EMA generator when the checkpoint holds one
     out: Optional[str] = None  # a file or a folder; None: the command's run folder
+    # conditional checkpoints: the classes to sample, one row per class in a grid (None: all in
+    # turn; a grid shows the first 10). `class=K` (one class) is a key of the schema node too:
+    # `class` is a Python keyword, so no dataclass field can have the name (see sample_schema).
+    classes: Optional[List[int]] = None
+
+
+# Keys a root schema's node holds beyond its dataclass fields (names Python cannot give a field).
+EXTRA_KEYS: dict[type, tuple[str, ...]] = {SampleConfig: ("class",)}
+
+
+def sample_schema(**values: Any) -> DictConfig:
+    """SampleConfig as a typed config node, plus `class` (an optional int, typed like the fields:
+    class=abc is refused while the config is composed). What the ConfigStore holds as sample_schema."""
+    from omegaconf.nodes import IntegerNode
+
+    node = OmegaConf.structured(SampleConfig)
+    node._set_flag("struct", False)
+    node["class"] = IntegerNode(None, is_optional=True)
+    node._set_flag("struct", None)  # as structured() leaves it: the dataclass alone closes the node
+    for key, value in values.items():
+        node[key] = value
+    return node
 
 
 # ---- gan eval -----------------------------------------------------------------------------------
@@ -146,7 +168,7 @@ def register_schemas() -> None:
     registry.load_all()
     store = ConfigStore.instance()
     store.store(name="train_schema", node=TrainConfig)
-    store.store(name="sample_schema", node=SampleConfig)
+    store.store(name="sample_schema", node=sample_schema())
     store.store(name="eval_schema", node=EvalConfig)
     for reg in registry.ALL.values():
         for entry in reg:
@@ -197,6 +219,7 @@ MAX_PARAMETERS = 10**9
 GPU_MEMORY_CAP = 256 * 2**30
 NAME_MAX = 255  # bytes in one file name (ext4, xfs, btrfs, APFS, NTFS)
 PATH_MAX = 4096
+MAX_CLASSES = 100_000  # class labels of a conditional generator (ImageNet-21k has 21,841)
 
 
 _INTERVAL = Range(1, MAX_STEPS)
@@ -227,6 +250,9 @@ RANGES: dict[str, dict[str, Range]] = {
         "batch_size": Range(1, MAX_BATCH),
         "nrow": Range(1, MAX_SAMPLES, null=True, note="null: about sqrt(n)"),
         "steps": Range(2, 1000, note="the two endpoints count"),
+        # the checkpoint's own classes are checked once it is loaded (gan_cli.sampling.labels)
+        "class": Range(0, MAX_CLASSES - 1, null=True, note="a class of the checkpoint's generator"),
+        "classes": Range(0, MAX_CLASSES - 1, null=True, note="classes of the checkpoint's generator"),
     },
     "eval": {
         "n": Range(2, MAX_SAMPLES),
@@ -357,7 +383,7 @@ def refuse_unknown_keys(cfg: DictConfig) -> None:
         schema = OmegaConf.get_type(node)
         if not dataclasses.is_dataclass(schema):
             return
-        fields = [f.name for f in dataclasses.fields(schema)]
+        fields = [f.name for f in dataclasses.fields(schema)] + list(EXTRA_KEYS.get(schema, ()))
         for key in node.keys():
             in_schema = key in fields
             if not in_schema and not (path == "" and _is_config_group(str(key))):
@@ -635,11 +661,26 @@ def validate_sample(cfg: DictConfig, overrides: list[str] | None = None) -> None
             f"nrow={cfg.nrow} does not apply with interpolate=true: each grid row is one walk "
             "of `steps` images"
         )
+    single, many = cfg.get("class"), cfg.get("classes")
+    if single is not None and many is not None:
+        raise UserError(
+            f"class={single} and classes={_listed(many)} both name classes: give class=K for one, "
+            "or classes=[a,b,...] for several"
+        )
+    if many is not None and not 1 <= len(many) <= MAX_SAMPLES:
+        raise UserError(
+            f"classes={_listed(many)} is out of range: a list of 1 to {MAX_SAMPLES:,} classes, "
+            "or null for all of them"
+        )
     if cfg.interpolate and cfg.n * cfg.steps > MAX_SAMPLES:
         raise UserError(
             f"n={cfg.n} walks of steps={cfg.steps} images make {cfg.n * cfg.steps:,} images; "
             f"at most {MAX_SAMPLES:,} in one grid"
         )
+
+
+def _listed(values: Any) -> str:
+    return "[" + ",".join(str(v) for v in values) + "]"
 
 
 def validate_eval(cfg: DictConfig, overrides: list[str] | None = None) -> None:

@@ -31,16 +31,40 @@ def write_npy(generated: Iterable[torch.Tensor], n: int, shape: tuple[int, ...],
     return path
 
 
-def write_png_folder(generated: Iterable[torch.Tensor], n: int, folder: Path) -> Path:
-    """One PNG per sample, 000000.png on (each file is small: written as it is, not renamed)."""
+def labels_path(npy: Path) -> Path:
+    """Where the labels of <name>.npy go: <name>.labels.npy beside it."""
+    return npy.with_name(f"{npy.stem}.labels.npy")
+
+
+def write_labels(labels: torch.Tensor, path: Path) -> Path:
+    """int64 (n,): the class each sample of the .npy beside it was asked for."""
+    import numpy as np
+
+    with atomic.replacing(path) as tmp:
+        with open(tmp, "wb") as file:
+            np.save(file, labels.cpu().numpy().astype(np.int64))
+    return path
+
+
+def png_name(index: int, n: int, label: int | None = None) -> str:
+    """000012.png; a sample of a conditional generator carries its class: 000012-class3.png."""
+    digits = max(6, len(str(n - 1)))
+    return f"{index:0{digits}d}.png" if label is None else f"{index:0{digits}d}-class{label}.png"
+
+
+def write_png_folder(
+    generated: Iterable[torch.Tensor], n: int, folder: Path, labels: torch.Tensor | None = None
+) -> Path:
+    """One PNG per sample, 000000.png on (000000-class3.png with labels); each file is small:
+    written as it is, not renamed."""
     from gan_cli.outputs.images import pil_image, to_uint8
 
     folder.mkdir(parents=True, exist_ok=True)
-    digits = max(6, len(str(n - 1)))
     index = 0
     for batch in generated:
         for pixels in to_uint8(batch):
-            pil_image(pixels).save(folder / f"{index:0{digits}d}.png")
+            label = None if labels is None else int(labels[index])
+            pil_image(pixels).save(folder / png_name(index, n, label))
             index += 1
     return folder
 

@@ -16,4 +16,11 @@ def ckpts(tmp_path_factory) -> dict[str, Path]:
             root / "cifar.pt", train_config("model=dcgan", "data=cifar10", "model.width=8"), (3, 32, 32)
         ),
         "ring8": write_checkpoint(root / "ring8.pt", train_config("data=ring8", *SMALL_MLP), (2,)),
+        # a real conditional family (mlp, cond=concat) on a labelled set of 10 classes
+        "mnist_concat": write_checkpoint(
+            root / "mnist_concat.pt",
+            train_config("data=mnist", "model.cond=concat", *SMALL_MLP),
+            (1, 28, 28),
+            n_classes=10,
+        ),
     }

@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from gan_cli import models, sampling
-from gan_cli.commands.config import SampleConfig, validate_sample
+from gan_cli.commands.config import sample_schema, validate_sample
 from gan_cli.outputs import checkpoint, plots
 from gan_cli.outputs.images import unit_to_uint8
 from tests.helpers import compose_train
@@ -22,10 +22,11 @@ def train_config(*overrides: str) -> dict:
 
 
 def write_checkpoint(
-    path: Path, config: dict, sample_shape: tuple[int, ...], seed: int = 0, **entries
+    path: Path, config: dict, sample_shape: tuple[int, ...], seed: int = 0, n_classes: int = 0, **entries
 ) -> Path:
+    """n_classes: the data's classes, as the trainer stores them (a model.cond run needs them)."""
     torch.manual_seed(seed)
-    generator, discriminator = models.build(OmegaConf.create(config["model"]), sample_shape)
+    generator, discriminator = models.build(OmegaConf.create(config["model"]), sample_shape, n_classes)
     # Non-trivial BatchNorm statistics, as a trained G has: eval mode must use them.
     for module in generator.modules():
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
@@ -37,13 +38,14 @@ def write_checkpoint(
         "epoch": 0.5,
         "generator": generator.state_dict(),
         "discriminator": discriminator.state_dict(),
+        **({"n_classes": n_classes} if n_classes else {}),
         **entries,
     }
     return checkpoint.save(payload, path)
 
 
 def sample_cfg(ckpt, **overrides):
-    cfg = OmegaConf.structured(SampleConfig(ckpt=str(ckpt)))
+    cfg = sample_schema(ckpt=str(ckpt))  # SampleConfig and `class`, as the command composes it
     for key, value in {"device": "cpu", **overrides}.items():
         cfg[key] = value  # the schema type-checks each value, as Hydra would
     validate_sample(cfg)

@@ -126,3 +126,46 @@ def test_gan_sample_bad_input_is_one_line_exit_2(ckpts, tmp_path, kind, args, ex
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "pwned").exists()
     assert run_folders(tmp_path) == []  # a refused run leaves no folder behind
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "kind,args,expected",
+    [
+        (
+            "mnist_concat",
+            ("class=12",),
+            "class=12 is out of range: this checkpoint's generator has classes 0-9",
+        ),
+        ("mnist_concat", ("classes=[1,10]",), "classes=[1,10] is out of range: this checkpoint's generator"),
+        ("mnist", ("class=3",), "holds an unconditional generator (it takes no class labels)"),
+        ("mnist", ("classes=[0,1]",), "holds an unconditional generator"),
+        (
+            "mnist_concat",
+            ("class=abc",),
+            "class: Value 'abc' of type 'str' could not be converted to Integer",
+        ),
+        ("mnist_concat", ("class=-1",), "class=-1 is out of range: an integer >= 0"),
+        ("mnist_concat", ("class=1", "classes=[2]"), "class=1 and classes=[2] both name classes"),
+    ],
+)
+def test_gan_sample_class_errors_are_one_line_exit_2(ckpts, tmp_path, kind, args, expected):
+    result = run_gan("sample", f"ckpt={ckpts[kind]}", *args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("gan: error: "), result.stderr
+    assert expected in result.stderr
+    assert run_folders(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_gan_sample_by_class_on_a_conditional_checkpoint(ckpts, tmp_path):
+    result = run_gan(
+        "sample", f"ckpt={ckpts['mnist_concat']}", "class=7", "n=6", "format=npy", "out=s.npy", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["wrote s.npy", "wrote s.labels.npy"]
+    assert np.load(tmp_path / "s.npy").shape == (6, 1, 28, 28)
+    assert np.load(tmp_path / "s.labels.npy").tolist() == [7] * 6
+    result = run_gan("sample", f"ckpt={ckpts['mnist_concat']}", "n=20", "out=rows.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert png_size(tmp_path / "rows.png") == (2 * 30 + 2, 10 * 30 + 2)  # 10 rows of 20 // 10
