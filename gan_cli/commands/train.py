@@ -98,7 +98,7 @@ def build(
     switches = device.speed_switches(cfg.trainer, target)
     batches = data.build(cfg.data, target, cfg.trainer.batch_size)
     generator, discriminator = models.build(
-        cfg.model, batches.shape, batches.n_classes, pack=cfg.trainer.get("pack", 1)
+        cfg.model, batches.shape, batches.n_classes, pack=cfg.trainer.get("pack", 1), data_name=cfg.data.name
     )
     generator, discriminator = generator.to(target), discriminator.to(target)
     recipe = recipe_entry.builder(

@@ -40,6 +40,9 @@ class LossConfig:
     r1_gamma: float = 0.0  # R1 (Mescheder et al. 2018): gamma/2 * E[||grad D(x)||^2] on real data
     r1_every: int = 1  # R1 every k D steps with its weight times k (lazy, Karras et al. 2020; StyleGAN2: 16)
     clip: float = 0.0  # weight clipping to [-clip, clip], wgan only (Arjovsky et al. 2017: 0.01)
+    # AC-GAN (Odena et al. 2017): weight of the class cross-entropy, D's on real images' labels and
+    # G's on its fakes' requested labels; read only with model.cond=acgan
+    ac_weight: float = 1.0
 
 
 _WEIGHT = Range(0.0, MAX_FLOAT, note="0 = off")
@@ -48,6 +51,7 @@ REGULARIZER_RANGES = {
     "r1_gamma": _WEIGHT,
     "r1_every": Range(1, 10**6, note="D steps between R1 updates"),
     "clip": _WEIGHT,
+    "ac_weight": _WEIGHT,
 }
 _TARGET = Range(-MAX_FLOAT, MAX_FLOAT)
 
@@ -179,6 +183,15 @@ def discriminator_score(logits: Tensor) -> Tensor:
     return logits.detach().mean()
 
 
+def class_loss(class_logits: Tensor, labels: Tensor) -> Tensor:
+    """AC-GAN's class term (Odena et al. 2017, eq. 2, L_C): mean cross-entropy of D's class
+    logits (N, n_classes) against integer labels (N,). On raw logits: cross_entropy applies
+    log_softmax itself, and a Softmax layer before it (PyTorch-GAN #141) would squash the gradient."""
+    import torch.nn.functional as F
+
+    return F.cross_entropy(class_logits.float(), labels)
+
+
 # ---- the bundle the trainer gets ----------------------------------------------------------------
 @dataclass(frozen=True)
 class GANLoss:
@@ -195,6 +208,7 @@ class GANLoss:
     r1_gamma: float = 0.0
     r1_every: int = 1
     clip: float = 0.0
+    ac_weight: float = 1.0
 
     def d_output(self, logits: Tensor) -> Tensor:
         """The D(x) / D(G(z)) shown in the logs: mean probability for classifier losses, mean raw
@@ -312,4 +326,5 @@ def build(cfg) -> GANLoss:
         r1_gamma=settings.r1_gamma,
         r1_every=settings.r1_every,
         clip=settings.clip,
+        ac_weight=settings.ac_weight,
     )

@@ -32,6 +32,7 @@ def gradient_penalty(
     real: Tensor,
     fake: Tensor,
     generator: torch.Generator | None = None,
+    labels: Tensor | None = None,
 ) -> Tensor:
     """WGAN-GP, Gulrajani et al. 2017, Algorithm 1: E[(||grad D(x_hat)||_2 - 1)^2] with
     x_hat = alpha x + (1 - alpha) G(z), alpha ~ U(0, 1).
@@ -43,6 +44,8 @@ def gradient_penalty(
     The penalty keeps D's graph (create_graph) so it trains D; G gets no gradient from it
     (both inputs are detached). ``generator`` seeds alpha (tests); it may live on the CPU
     while the data is on another device. Multiply by loss.gp_lambda (10 in the paper).
+    ``labels``: for a conditional D (model.cond concat or projection), the labels real and fake
+    share; D judges each interpolate under its pair's label.
     """
     if real.shape != fake.shape:
         raise ValueError(f"real {tuple(real.shape)} and fake {tuple(fake.shape)} must have one shape")
@@ -50,7 +53,8 @@ def gradient_penalty(
     draw_on = generator.device if generator is not None else real.device
     alpha = torch.rand(shape, generator=generator, device=draw_on, dtype=real.dtype).to(real.device)
     x_hat = torch.lerp(fake.detach(), real.detach(), alpha).requires_grad_(True)
-    (grad,) = torch.autograd.grad(discriminator(x_hat).sum(), x_hat, create_graph=True)
+    logits = discriminator(x_hat) if labels is None else discriminator(x_hat, labels)
+    (grad,) = torch.autograd.grad(logits.sum(), x_hat, create_graph=True)
     return (_per_sample_norm(grad) - 1.0).square().mean()
 
 

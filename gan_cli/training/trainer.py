@@ -240,10 +240,17 @@ class Trainer:
         noise = torch.Generator().manual_seed(seed)
         # One fixed noise for every view, so the views of a run are comparable frame to frame. A kind
         # that shows another count (2D scatters: many points) draws its own from the same stream.
-        self.fixed_noise = contract.sample_latent(generator, cfg.n_samples, noise, device)
+        # A conditional generator's grid has one row per class (contract.class_rows): fixed labels
+        # beside the fixed noise, derived from the config, so a resumed run shows the same rows.
+        self.fixed_labels, self.grid_columns = self._grid_labels(generator, cfg.n_samples, device)
+        count = cfg.n_samples if self.fixed_labels is None else len(self.fixed_labels)
+        self.fixed_noise = contract.sample_latent(generator, count, noise, device)
         shown = self.kind.shown(cfg.n_samples)
         self._own_view_noise = (
             contract.sample_latent(generator, shown, noise, device) if shown != cfg.n_samples else None
+        )
+        self._own_view_labels = (
+            self._grid_labels(generator, shown, device)[0] if self._own_view_noise is not None else None
         )
         self._interval_keys: tuple[str, ...] = ()  # what the kind's interval metrics returned
         self.history: list[dict[str, Any]] = []
@@ -266,6 +273,20 @@ class Trainer:
     @property
     def view_noise(self) -> Tensor:
         return self.fixed_noise if self._own_view_noise is None else self._own_view_noise
+
+    @property
+    def view_labels(self) -> Tensor | None:
+        return self.fixed_labels if self._own_view_noise is None else self._own_view_labels
+
+    @staticmethod
+    def _grid_labels(generator, n: int, device) -> tuple[Tensor | None, int | None]:
+        """(labels, images per row) of a class-row grid of about n images; (None, None) for an
+        unconditional generator."""
+        classes = contract.n_classes(generator)
+        if classes == 0:
+            return None, None
+        labels, per_row = contract.class_rows(n, classes)
+        return torch.tensor(labels, dtype=torch.int64, device=device), per_row
 
     # ---- one step ------------------------------------------------------------------------------------
     def train_step(self) -> None:
@@ -426,21 +447,21 @@ class Trainer:
 
     # ---- samples, interval metrics, checkpoints -------------------------------------------------------
     @torch.no_grad()
-    def _generate(self, noise: Tensor) -> Tensor:
+    def _generate(self, noise: Tensor, labels: Tensor | None = None) -> Tensor:
         """Samples of the EMA generator when there is one (smoother), else of G in eval mode."""
         if self.ema is not None:
-            return contract.generate(self.ema.module, noise)
+            return contract.generate(self.ema.module, noise, labels)
         G = self.recipe.generator
         was_training = G.training
         G.eval()
         try:
-            return contract.generate(G, noise)
+            return contract.generate(G, noise, labels)
         finally:
             G.train(was_training)
 
     def interval_metrics(self) -> dict[str, float]:
         """The data kind's cheap metrics of the view's samples (2D: the mode metrics)."""
-        metrics = self.kind.interval_metrics(self._generate(self.view_noise), self.batches)
+        metrics = self.kind.interval_metrics(self._generate(self.view_noise, self.view_labels), self.batches)
         self._interval_keys = tuple(metrics)
         return metrics
 
@@ -454,7 +475,8 @@ class Trainer:
         if not self.writes_files:
             return None
         path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
-        image = self.kind.view(self._generate(self.view_noise), self.batches)
+        generated = self._generate(self.view_noise, self.view_labels)
+        image = self.kind.view(generated, self.batches, nrow=self.grid_columns)
         try:
             plots.save_png(image, path)
         except UserError as error:

@@ -34,6 +34,21 @@ EXPECTED = {
         "trainer.d_steps": 5,
     },
     "r1": {"loss.name": "ns", "loss.r1_gamma": 10.0},
+    "cgan_pd": {
+        "model.name": "dcgan",
+        "model.cond": "projection",
+        "model.d_spectral_norm": True,
+        "loss.name": "hinge",
+        "optim.lr": 2e-4,
+        "optim.betas": [0.0, 0.999],
+    },
+    "acgan": {
+        "model.name": "dcgan",
+        "model.cond": "acgan",
+        "loss.name": "ns",
+        "loss.ac_weight": 1.0,
+        "optim.betas": [0.5, 0.999],
+    },
 }
 
 

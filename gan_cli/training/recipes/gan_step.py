@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from gan_cli.data.kinds import kind_named
+from gan_cli.models import contract
 from gan_cli.models.common import pack_samples
 from gan_cli.training import losses, optim, penalties
 from gan_cli.training.recipes.base import Recipe, RecipeContext
@@ -41,6 +42,12 @@ class GANRecipe(Recipe):
         self.d_updates = 0  # counts D steps for lazy R1
         # trainer.pack (PacGAN): D sees batch_size / pack packs; config.validate made it divide.
         self.pack = int(trainer.get("pack", 1))
+        # model.cond (gan_cli.models): G takes the batch's labels; D reads them (concat, projection)
+        # or predicts them (acgan's class head, weighted by loss.ac_weight)
+        self.conditional = contract.takes_labels(G)
+        cond = getattr(D, "cond", "none")
+        self.conditional_d = cond in ("concat", "projection")
+        self.class_head = bool(getattr(D, "has_class_head", False))
         self._setup_speed(G, D)
 
     def _setup_speed(self, G: nn.Module, D: nn.Module) -> None:
@@ -64,41 +71,66 @@ class GANRecipe(Recipe):
             for m in D.modules()
         )
 
+    # ---- what D says of a batch -------------------------------------------------------------------
+    def _judge(self, D, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """D's logits for x (packed as D sees it) and, for AC-GAN, the class logits of its samples.
+        labels: one per sample (None for an unconditional D, which is called as before)."""
+        if self.class_head:
+            logits, class_logits = D(x, labels, with_classes=True)
+            return logits.float(), class_logits
+        if self.conditional_d:
+            return D(x, labels).float(), None
+        return D(x).float(), None
+
     # ---- one generator update (and its d_steps discriminator updates) -----------------------------
     def step(self, batches) -> dict[str, Tensor] | None:
         G, D, loss, raw_D = self._G, self._D, self.loss, self.networks["discriminator"]
         batch_size, d_steps, pack = self.batch_size, self.d_steps, self.pack
+        conditional, judge = self.conditional, self._judge
+        stats: dict[str, Tensor] = {}
 
         if self.cuda_graphs:
             torch.compiler.cudagraph_mark_step_begin()  # outputs of the last step may be reused
         for i in range(d_steps):
             if i > 0:
                 self.may_stop(i, d_steps)
-            real, _ = batches.next()
+            real, labels = batches.next()
             if self.channels_last:
                 real = real.contiguous(memory_format=torch.channels_last)
             z = torch.randn(batch_size, self.z_dim, device=self.device)
+            # A conditional G draws its fakes for the real batch's labels: fakes then follow the data's
+            # class frequencies, and real and fake (and GP's interpolates) share their labels.
+            g_input = (z, labels) if conditional else (z,)
             self.d_updates += 1
             r1_now = loss.r1_gamma > 0 and self.d_updates % loss.r1_every == 0
             if r1_now:
                 real.requires_grad_(True)
             with self.autocast():
                 if i == d_steps - 1:
-                    fake = G(z)  # kept with its graph: the G update reuses it through the updated D
+                    fake = G(*g_input)  # kept with its graph: the G update reuses it through the updated D
                 else:
                     with torch.no_grad():
-                        fake = G(z)
+                        fake = G(*g_input)
                 # packs are views of the batch; the penalties below act on them, as D sees them
                 real_packed, fake_packed = pack_samples(real, pack), pack_samples(fake.detach(), pack)
                 if self.fuse_d:
-                    both = D(torch.cat((real_packed, fake_packed))).float()
+                    both_labels = torch.cat((labels, labels)) if self.conditional_d else None
+                    both, both_classes = judge(D, torch.cat((real_packed, fake_packed)), both_labels)
                     real_logits, fake_logits = both.split(batch_size // pack)
+                    real_classes = both_classes[:batch_size] if both_classes is not None else None
                 else:
-                    real_logits, fake_logits = D(real_packed).float(), D(fake_packed).float()
+                    real_logits, real_classes = judge(D, real_packed, labels)
+                    fake_logits, _ = judge(D, fake_packed, labels)
                 d_loss = loss.d_loss(real_logits, fake_logits)
                 d_objective = d_loss
+                if real_classes is not None:
+                    # AC-GAN: D learns the classes of real images only (the issue's variant of
+                    # Odena et al. 2017, whose D also fits the fakes' requested labels)
+                    ac_real = losses.class_loss(real_classes, labels)
+                    d_objective = d_objective + loss.ac_weight * ac_real
                 if loss.gp_lambda > 0:
-                    gp = penalties.gradient_penalty(raw_D, real_packed, fake_packed)
+                    gp_labels = labels if self.conditional_d else None
+                    gp = penalties.gradient_penalty(raw_D, real_packed, fake_packed, labels=gp_labels)
                     d_objective = d_objective + loss.gp_lambda * gp
                 if r1_now:
                     r1 = penalties.r1_penalty(real_logits, real_packed)
@@ -111,12 +143,18 @@ class GANRecipe(Recipe):
 
         raw_D.requires_grad_(False)
         with self.autocast():
-            g_fake_logits = D(pack_samples(fake, pack)).float()
+            g_fake_logits, fake_classes = judge(D, pack_samples(fake, pack), labels)
             if loss.g_needs_real:
-                g_loss = loss.g_loss(g_fake_logits, D(pack_samples(real.detach(), pack)).float())
+                real_logits, _ = judge(D, pack_samples(real.detach(), pack), labels)
+                g_loss = loss.g_loss(g_fake_logits, real_logits)
             else:
                 g_loss = loss.g_loss(g_fake_logits)
-        applied = self.update("generator", g_loss) and applied
+            g_objective = g_loss
+            if fake_classes is not None:
+                ac_fake = losses.class_loss(fake_classes, labels)
+                g_objective = g_objective + loss.ac_weight * ac_fake
+                stats = {"ac_real": ac_real.detach(), "ac_fake": ac_fake.detach()}
+        applied = self.update("generator", g_objective) and applied
         raw_D.requires_grad_(True)
         if not applied:
             return None
@@ -125,6 +163,7 @@ class GANRecipe(Recipe):
             "g_loss": g_loss.detach(),
             "d_real": d_outputs[0],
             "d_fake": d_outputs[1],
+            **stats,
         }
 
     def state_dict(self) -> dict:
