@@ -45,7 +45,9 @@ def run(cfg: Any, note: Callable[[str], None] | None = None) -> EvalRun:
     evaluator = Evaluator(
         data_cfg, cfg.features, cfg.split, cfg.n, target, cfg.batch_size, progress=True, note=note
     )
-    names = evaluator.resolve_metrics(metrics)
+    from gan_cli.models import contract
+
+    names = evaluator.resolve_metrics(metrics, contract.takes_labels(loaded.generator))
     values = evaluator.evaluate(loaded.generator, names, seed=cfg.seed)
 
     when = dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")

@@ -11,8 +11,12 @@ default, come from the metrics' registry entries (metrics.py) and the data kind.
 
 Deterministic for a given seed: latents come from gan_cli.sampling (latent i depends only on the
 seed) through the generator contract, the real sample is a fixed set of indices, and KID's subsets
-are drawn from the seed. The global RNG is never touched, so a training run that evaluates draws
-the same batches as one that does not. torch is imported inside the functions.
+are drawn from the seed. A conditional generator (contract.takes_labels) is asked for labels that
+follow the real split's class frequencies: proportional_counts of the n samples over the classes
+(a balanced split gets balanced labels), in an order shuffled from the seed (generated_labels);
+its default metrics add the conditional ones (cond_acc, intra_fid). The global RNG is never touched,
+so a training run that evaluates draws the same batches as one that does not. torch is imported
+inside the functions.
 """
 
 from __future__ import annotations
@@ -116,6 +120,7 @@ class Evaluator:
         self.n_classes = 0
         self.extractor = None
         self.real: FeatureSet | None = None
+        self.class_counts: Tensor | None = None  # the real split's examples per class (its labels)
         self.source: Any = None  # the real data, for kinds scored on the samples themselves
         self.n_real = 0
         self.timings: dict[str, float] = {}
@@ -182,7 +187,10 @@ class Evaluator:
                 "the metrics need at least 2 real images"
             )
         images = self._real_images(real_set, self.n_real)
-        self.real = real_features(self.extractor, images, self.data, self.split, self.batch_size, self._bar)
+        labels = self._real_labels(real_set, self.n_real)
+        self.real = real_features(
+            self.extractor, images, self.data, self.split, self.batch_size, self._bar, labels
+        )
 
     def _cap_n(self, available: int, what: str) -> None:
         """n beyond the data set's size becomes its size, for the generated samples too.
@@ -205,11 +213,35 @@ class Evaluator:
             return real_set.images[index]
         return to_uint8(real_set.real_sample(n_real))
 
+    def _real_labels(self, real_set: Any, n_real: int) -> Tensor | None:
+        """The classes of the real sample (the indices of _real_images), and the split's examples
+        per class into self.class_counts; None for a set without labels. A streamed folder's
+        labels are its file list's (real_set.dataset.labels), in the order real_sample reads them."""
+        import torch
+
+        from gan_cli.data.batches import sample_indices
+
+        if self.n_classes <= 0:
+            return None
+        every = getattr(real_set, "labels", None)
+        if every is None:
+            listed = getattr(getattr(real_set, "dataset", None), "labels", None)
+            every = None if listed is None else torch.as_tensor(listed, dtype=torch.int64)
+        if every is None or every.shape[0] != real_set.num_examples:
+            return None
+        every = every.to("cpu", torch.int64)
+        self.class_counts = torch.bincount(every, minlength=self.n_classes)[: self.n_classes]
+        return every[sample_indices(real_set.num_examples, n_real)]
+
     # -- evaluation
-    def resolve_metrics(self, metrics: Sequence[str] | None) -> list[str]:
-        """The metrics to compute: the kind's defaults for None; UserError for any that cannot apply."""
+    def resolve_metrics(self, metrics: Sequence[str] | None, conditional: bool = False) -> list[str]:
+        """The metrics to compute: the defaults for None (gan_cli.evaluation.metrics.default_metrics;
+        conditional: for a generator that takes labels, which adds cond_acc and intra_fid);
+        UserError for any that cannot apply."""
         if metrics is None:
-            names = self.kind.default_metrics(self.n_classes, self.features)
+            names = registered.default_metrics(self.kind.name, self.n_classes, self.features, conditional)
+            if self.real is not None and self.real.labels is None:  # a set whose labels cannot be read
+                names = [name for name in names if not registered.is_conditional(name)]
             self._check_sample_counts(names)
             return names
         names = list(dict.fromkeys(str(m) for m in metrics))
@@ -228,8 +260,22 @@ class Evaluator:
                     f"metrics={name} counts the data set's own classes: it needs features=classifier "
                     f"(features={self.features} has other classes)"
                 )
+            if registered.is_conditional(name):
+                self._check_conditional(name, conditional)
         self._check_sample_counts(names)
         return names
+
+    def _check_conditional(self, name: str, conditional: bool) -> None:
+        if not conditional:
+            raise UserError(
+                f"metrics={name} scores a conditional generator (samples asked for by class); this "
+                "generator takes no class labels: drop it, or evaluate a run trained with model.cond"
+            )
+        if self.real is None or self.real.labels is None:
+            raise UserError(
+                f"metrics={name} needs the real images' class labels and data={self.name} has none "
+                "that can be read"
+            )
 
     def _check_sample_counts(self, names: list[str]) -> None:
         """Refused here, before any sample is generated (or a training run's first step), rather
@@ -243,15 +289,38 @@ class Evaluator:
                 f"n={self.n} gives {count}: raise n (gan eval) or trainer.eval_n (gan train)"
             )
 
-    def _generated(self, generator: nn.Module, seed: int) -> Iterator[Tensor]:
-        """G's n samples, float32 on the CPU, a batch at a time (latents through the contract)."""
+    def generated_labels(self, generator: nn.Module, seed: int) -> Tensor | None:
+        """The labels a conditional G is asked for: int64 (n,), the real split's class frequencies
+        (proportional_counts) in an order shuffled from the seed; classes in turn where the split's
+        labels are unknown. None for a G that takes no labels."""
+        import torch
+
+        from gan_cli.metrics.classes import proportional_labels
+        from gan_cli.models import contract
+
+        if not contract.takes_labels(generator):
+            return None
+        n_classes = contract.n_classes(generator)
+        if self.n_classes and n_classes != self.n_classes:
+            raise UserError(
+                f"the generator takes {n_classes} classes and data={self.name} has {self.n_classes}: "
+                "evaluate it against the data it was trained on"
+            )
+        if self.class_counts is None:
+            return torch.arange(self.n) % n_classes
+        return proportional_labels(self.class_counts, self.n, label_seed(seed))
+
+    def _generated(self, generator: nn.Module, seed: int, labels: Tensor | None = None) -> Iterator[Tensor]:
+        """G's n samples, float32 on the CPU, a batch at a time (latents through the contract;
+        labels: one per sample for a conditional G)."""
         from gan_cli import sampling
 
         step = sampling.step_size(self.batch_size)
         device = module_device(generator, self.device)
         first = 0
         for z in sampling.latent_batches(seed, self.n, generator, step):
-            out = sampling.forward(generator, z, device, first)
+            part = None if labels is None else labels[first : first + z.shape[0]]
+            out = sampling.forward(generator, z, device, first, part)
             first += z.shape[0]
             if tuple(out.shape[1:]) != self.shape:
                 raise UserError(
@@ -263,31 +332,45 @@ class Evaluator:
     def evaluate(
         self, generator: nn.Module, metrics: Sequence[str] | None = None, seed: int = 0
     ) -> dict[str, float]:
-        """{result key: value} for G's n samples (None: the kind's default metrics). G is put in
-        eval mode for the duration and given back in the mode it was in."""
-        names = self.resolve_metrics(metrics)
+        """{result key: value} for G's n samples (None: the default metrics, with the conditional
+        ones for a G that takes labels). G is put in eval mode for the duration and given back in
+        the mode it was in. A conditional G gets generated_labels(G, seed)."""
+        from gan_cli.models import contract
+
+        names = self.resolve_metrics(metrics, contract.takes_labels(generator))
+        labels = self.generated_labels(generator, seed)
         was_training = generator.training
         generator.eval()
         try:
             description = f"generating {self.n:,} {self.kind.describe}"
-            return self._score(self._generated(generator, seed), names, seed, description)
+            return self._score(self._generated(generator, seed, labels), names, seed, description, labels)
         finally:
             generator.train(was_training)
 
     def evaluate_samples(
-        self, samples: Tensor | Iterable[Tensor], metrics: Sequence[str] | None = None, seed: int = 0
+        self,
+        samples: Tensor | Iterable[Tensor],
+        metrics: Sequence[str] | None = None,
+        seed: int = 0,
+        labels: Tensor | None = None,
     ) -> dict[str, float]:
         """The same for samples made elsewhere: a tensor (N, *shape) or batches of them, images in
-        [-1, 1] (e.g. `gan sample format=npy` output, or real images for a real-vs-real floor)."""
+        [-1, 1] (e.g. `gan sample format=npy` output, or real images for a real-vs-real floor).
+        labels: the class each sample was asked for (e.g. its .labels.npy), for the conditional
+        metrics."""
         import torch
 
-        names = self.resolve_metrics(metrics)
+        names = self.resolve_metrics(metrics, labels is not None)
         batches = samples.split(self.batch_size) if isinstance(samples, torch.Tensor) else samples
-        return self._score(iter(batches), names, seed, "scoring the samples")
+        labels = None if labels is None else torch.as_tensor(labels, dtype=torch.int64)
+        return self._score(iter(batches), names, seed, "scoring the samples", labels)
 
-    def _context(self, batches: Iterator[Tensor], seed: int) -> registered.Context:
+    def _context(
+        self, batches: Iterator[Tensor], seed: int, labels: Tensor | None = None
+    ) -> registered.Context:
         """What the metrics are computed from: the generated set's features (compared with the
-        real ones), or the samples themselves with the real source."""
+        real ones) and the labels they were asked for, or the samples themselves with the real
+        source."""
         import torch
 
         from gan_cli.outputs.images import to_uint8
@@ -298,14 +381,26 @@ class Evaluator:
         fake = extract(self.extractor, (to_uint8(batch) for batch in batches))  # clamps too
         if fake.features.shape[0] < 2:
             raise UserError(f"{fake.features.shape[0]} sample(s) to score: the metrics need at least 2")
+        if labels is not None:
+            if labels.shape[0] != fake.features.shape[0]:
+                raise UserError(
+                    f"{labels.shape[0]} labels for {fake.features.shape[0]} samples: "
+                    "give one label per sample"
+                )
+            fake.labels = labels.to("cpu", torch.int64)
         return registered.Context(self.real, fake, self.extractor.n_classes, seed)
 
     def _score(
-        self, batches: Iterator[Tensor], names: list[str], seed: int, description: str
+        self,
+        batches: Iterator[Tensor],
+        names: list[str],
+        seed: int,
+        description: str,
+        labels: Tensor | None = None,
     ) -> dict[str, float]:
         started = time.perf_counter()
         with self._bar(description, math.ceil(self.n / self.batch_size)) as bar:
-            context = self._context(bar.iterate(batches), seed)
+            context = self._context(bar.iterate(batches), seed, labels)
         # Where the time of the last evaluation went (generating and extracting; each metric).
         self.timings = {"samples_s": time.perf_counter() - started}
         results: dict[str, float] = {}
@@ -314,6 +409,17 @@ class Evaluator:
             results.update(registered.compute(name, context))
             self.timings[f"{name}_s"] = time.perf_counter() - started
         return results
+
+
+# The labels' order is shuffled from a stream of its own: mixed from (seed, a tag), so it is not
+# the latents' stream `seed` (numpy's SeedSequence, as gan_cli.sampling.sample_seed mixes).
+LABEL_STREAM_TAG = 0x4C41424C  # "LABL"
+
+
+def label_seed(seed: int) -> int:
+    import numpy as np
+
+    return int(np.random.SeedSequence([int(seed), LABEL_STREAM_TAG]).generate_state(1)[0])
 
 
 # ---- what training calls ------------------------------------------------------------------------

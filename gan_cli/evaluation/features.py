@@ -2,7 +2,9 @@
 
 The real set's features are computed once per (data set, split, extractor, n) and cached on disk
 under <data.root>/gan_cli_cache/ (gan_cli.metrics.cache), with their k-NN radii and class
-histogram, so a second evaluation costs only the generated samples' features.
+histogram, so a second evaluation costs only the generated samples' features. The real images'
+labels (for per-class metrics) are read with the images each time, not cached: the cache format is
+unchanged and the caches written before labels existed stay valid.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ class FeatureSet:
     probs: Tensor | None
     radii: Tensor | None = None  # k-NN radii for precision/recall
     class_counts: Tensor | None = None  # histogram of predicted classes
+    # int64 (n,) class labels: a real set's own (kept beside its features, not in the cache: they
+    # come with the images), a conditional generator's requested ones; None where there are none
+    labels: Tensor | None = None
 
     def knn_radii(self) -> Tensor:
         from gan_cli.metrics.precision_recall import K, knn_radii
@@ -58,9 +63,26 @@ def real_features(
     split: str,
     batch_size: int,
     bar: Callable[[str, int], Bar],
+    labels: Tensor | None = None,
 ) -> FeatureSet:
     """The real images' feature set, from the cache when it holds exactly these images' features;
-    else extracted (a progress bar) and cached, with the radii and class histogram."""
+    else extracted (a progress bar) and cached, with the radii and class histogram. labels: the
+    images' own classes, kept in the returned set (FeatureSet.labels)."""
+    import torch
+
+    real = _real_features(extractor, images_u8, data_cfg, split, batch_size, bar)
+    real.labels = None if labels is None else labels.detach().to("cpu", torch.int64)
+    return real
+
+
+def _real_features(
+    extractor: Any,
+    images_u8: Tensor,
+    data_cfg: dict[str, Any],
+    split: str,
+    batch_size: int,
+    bar: Callable[[str, int], Bar],
+) -> FeatureSet:
     from gan_cli.metrics import cache
     from gan_cli.metrics.classes import class_histogram
     from gan_cli.metrics.precision_recall import K

@@ -9,7 +9,13 @@ gan_cli.registry.METRICS. The math lives in gan_cli.metrics; here each metric sa
   compared through features),
 - the data kinds it applies to (gan_cli.data.kinds),
 - which of its results count things (shown without decimals),
+- whether it scores a conditional generator (`conditional`: the labels the samples were asked for,
+  FeatureSet.labels, and the real images' own); those are offered, and added to the defaults, only
+  for generators that take labels,
 - its compute function: Context -> {result key: value}.
+
+The labels of a conditional generator's samples follow the real split's class frequencies
+(gan_cli.metrics.classes.proportional_labels; the Evaluator says how).
 
 A new metric is one decorated function here. Nothing in this module imports torch (the compute
 functions do): the config check reads the registry before torch loads.
@@ -53,10 +59,17 @@ def metric(
     kinds: tuple[str, ...] = ("image",),
     needs: str = "features",
     counts: tuple[str, ...] = (),
+    conditional: bool = False,
 ) -> Callable[[Compute], Compute]:
     """Register the decorated compute function as metric `name` (see the module's docstring)."""
     return REGISTRY.register(
-        name, summary=about, keys=dict(keys), kinds=tuple(kinds), needs=needs, counts=tuple(counts)
+        name,
+        summary=about,
+        keys=dict(keys),
+        kinds=tuple(kinds),
+        needs=needs,
+        counts=tuple(counts),
+        conditional=bool(conditional),
     )
 
 
@@ -119,6 +132,37 @@ def _score(ctx: Context) -> dict[str, float]:
 
 
 @metric(
+    "cond_acc",
+    {"cond_acc": "max"},
+    "conditioning accuracy: share of samples the data set's classifier puts in the class asked for",
+    needs="classes",
+    conditional=True,
+)
+def _conditioning_accuracy(ctx: Context) -> dict[str, float]:
+    from gan_cli.metrics.classes import conditioning_accuracy
+
+    return {"cond_acc": conditioning_accuracy(ctx.fake.probs, ctx.fake.labels)}
+
+
+@metric(
+    "intra_fid",
+    {"intra_fid": "min"},
+    "intra-class FID: mean over classes of the FID against that class's real images (Miyato 2018)",
+    conditional=True,
+)
+def _intra_fid(ctx: Context) -> dict[str, float]:
+    from gan_cli.metrics.fid import intra_class_fid
+
+    try:
+        value = intra_class_fid(ctx.real.features, ctx.real.labels, ctx.fake.features, ctx.fake.labels)
+    except ValueError as error:
+        raise UserError(
+            f"metrics=intra_fid: {error}; raise n (gan eval) or trainer.eval_n (gan train)"
+        ) from None
+    return {"intra_fid": value}
+
+
+@metric(
     "modes",
     {"modes_captured": "max", "high_quality_pct": "max", "kl_uniform": "min"},
     "modes captured, % high-quality points, KL to uniform (Srivastava 2017)",
@@ -138,12 +182,39 @@ def metric_names() -> list[str]:
     return REGISTRY.names()
 
 
-def default_metrics(kind: str, n_classes: int, features: str = "classifier") -> list[str]:
-    """What `gan eval` computes when metrics= is not given: the data kind's choice
-    (DataKind.default_metrics). kind: a data kind's name ("image", "points")."""
+def is_conditional(name: str) -> bool:
+    """Whether metric `name` scores a conditional generator only (a plugin's says so too)."""
+    return bool(REGISTRY.get(name).facts.get("conditional", False))
+
+
+def conditional_metrics(kind: str, n_classes: int, features: str = "classifier") -> list[str]:
+    """The registered conditional metrics that apply to a conditional generator of this data: of
+    the kind, with the data set's labels (n_classes > 0), and the classifier for those that need
+    its classes (needs="classes"), in the registry's order."""
+    if n_classes <= 0:
+        return []
+    return [
+        entry.name
+        for entry in REGISTRY
+        if entry.facts.get("conditional", False)
+        and kind in entry.kinds
+        and (entry.needs != "classes" or features == "classifier")
+    ]
+
+
+def default_metrics(
+    kind: str, n_classes: int, features: str = "classifier", conditional: bool = False
+) -> list[str]:
+    """What `gan eval` (and evaluation during training) computes when no metrics are given: the
+    data kind's choice (DataKind.default_metrics), and for a conditional generator
+    (contract.takes_labels) the conditional metrics after them (conditional_metrics: cond_acc,
+    intra_fid). kind: a data kind's name ("image", "points"); n_classes: the data set's classes."""
     from gan_cli.data import kinds
 
-    return kinds.kind_named(kind).default_metrics(n_classes, features)
+    names = list(kinds.kind_named(kind).default_metrics(n_classes, features))
+    if conditional:
+        names += [name for name in conditional_metrics(kind, n_classes, features) if name not in names]
+    return names
 
 
 def primary_metric_direction(name: str) -> str:

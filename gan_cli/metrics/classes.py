@@ -53,3 +53,39 @@ def class_coverage(
     covered = int(((p_fake > 0) & (p_fake >= min_share * p_real)).sum())
     kl = float((torch.special.xlogy(p_fake, p_fake) - torch.special.xlogy(p_fake, p_real)).sum())
     return covered, kl
+
+
+def conditioning_accuracy(probs: Tensor, labels: Tensor) -> float:
+    """The share of samples whose predicted (argmax) class is the class they were asked for."""
+    predicted = probs.detach().cpu().argmax(dim=1)
+    labels = labels.detach().cpu().to(torch.int64)
+    if predicted.shape != labels.shape:
+        raise ValueError(
+            f"one label per sample: {tuple(labels.shape)} labels for {predicted.shape[0]} samples"
+        )
+    return float((predicted == labels).double().mean())
+
+
+def proportional_counts(counts: Tensor, n: int) -> Tensor:
+    """n split over the classes in proportion to counts (largest remainders get the rest; ties go to
+    the lower class): int64 (classes,) summing to n. Equal counts and n a multiple: equal shares."""
+    counts = counts.detach().cpu().to(torch.float64)
+    if counts.sum() <= 0:
+        counts = torch.ones_like(counts)
+    quotas = n * counts / counts.sum()
+    shares = quotas.floor().to(torch.int64)
+    left = n - int(shares.sum())
+    if left:
+        # a stable sort of the remainders, largest first: equal remainders keep the class order
+        order = torch.sort(-(quotas - shares), stable=True).indices
+        shares[order[:left]] += 1
+    return shares
+
+
+def proportional_labels(counts: Tensor, n: int, seed: int) -> Tensor:
+    """int64 (n,) labels following the class frequencies counts: proportional_counts of each class,
+    in an order shuffled by a generator of its own seeded from seed (never the global RNG)."""
+    shares = proportional_counts(counts, n)
+    labels = torch.repeat_interleave(torch.arange(shares.shape[0]), shares)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed)))
+    return labels[order]

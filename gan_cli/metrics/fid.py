@@ -47,3 +47,22 @@ def frechet_distance(real: Tensor, fake: Tensor) -> float:
     metric.update(fake.detach().to("cpu", torch.float64), real=False)
     # A sum of square roots of eigenvalues can be a hair below zero for identical sets.
     return max(float(metric.compute()), 0.0)
+
+
+def intra_class_fid(real: Tensor, real_labels: Tensor, fake: Tensor, fake_labels: Tensor) -> float:
+    """Intra-class FID (Miyato & Koyama 2018, "cGANs with Projection Discriminator"): the mean over
+    the classes of real_labels of frechet_distance(real of class c, fake of class c). Every class
+    needs at least 2 samples in each set (ValueError otherwise, naming the class)."""
+    real_labels, fake_labels = real_labels.detach().cpu(), fake_labels.detach().cpu()
+    if real_labels.shape[0] != real.shape[0] or fake_labels.shape[0] != fake.shape[0]:
+        raise ValueError("intra-class FID needs one label per feature row in each set")
+    distances = []
+    for label in torch.unique(real_labels).tolist():
+        real_c, fake_c = real[real_labels == label], fake[fake_labels == label]
+        if real_c.shape[0] < 2 or fake_c.shape[0] < 2:
+            raise ValueError(
+                f"intra-class FID needs at least 2 samples of each class per set; class {label} has "
+                f"{real_c.shape[0]} real and {fake_c.shape[0]} generated"
+            )
+        distances.append(frechet_distance(real_c, fake_c))
+    return float(sum(distances) / len(distances))

@@ -112,7 +112,7 @@ def test_the_registries_fill_without_importing_torch():
         "print(len(METRICS), len(EXTRACTORS), 'torch' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0 and result.stdout.split() == ["6", "2", "False"], result.stderr
+    assert result.returncode == 0 and result.stdout.split() == ["8", "2", "False"], result.stderr
 
 
 def test_every_metric_says_its_directions_needs_and_kinds():
