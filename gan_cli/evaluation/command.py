@@ -11,6 +11,7 @@ from typing import Any
 
 from gan_cli.errors import UserError
 from gan_cli.evaluation.evaluator import Evaluator
+from gan_cli.evaluation.metrics import refuse_conditional
 from gan_cli.evaluation.results import merge_results, output_path, previous_results, write_results
 
 
@@ -28,6 +29,7 @@ def run(cfg: Any, note: Callable[[str], None] | None = None) -> EvalRun:
     scores with other settings stay) and returns them."""
     from gan_cli import device as devices
     from gan_cli import sampling
+    from gan_cli.models import contract
 
     started = time.perf_counter()
     ckpt = sampling.resolve_checkpoint(cfg.ckpt)
@@ -41,13 +43,13 @@ def run(cfg: Any, note: Callable[[str], None] | None = None) -> EvalRun:
     if cfg.data_root is not None:
         data_cfg["root"] = str(cfg.data_root)
     metrics = None if cfg.metrics is None else [str(m) for m in cfg.metrics]
+    conditional = contract.takes_labels(loaded.generator)
+    refuse_conditional(metrics or [], conditional)  # before a classifier is trained for nothing
 
     evaluator = Evaluator(
         data_cfg, cfg.features, cfg.split, cfg.n, target, cfg.batch_size, progress=True, note=note
     )
-    from gan_cli.models import contract
-
-    names = evaluator.resolve_metrics(metrics, contract.takes_labels(loaded.generator))
+    names = evaluator.resolve_metrics(metrics, conditional)
     values = evaluator.evaluate(loaded.generator, names, seed=cfg.seed)
 
     when = dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")

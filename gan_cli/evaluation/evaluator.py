@@ -266,11 +266,7 @@ class Evaluator:
         return names
 
     def _check_conditional(self, name: str, conditional: bool) -> None:
-        if not conditional:
-            raise UserError(
-                f"metrics={name} scores a conditional generator (samples asked for by class); this "
-                "generator takes no class labels: drop it, or evaluate a run trained with model.cond"
-            )
+        registered.refuse_conditional([name], conditional)
         if self.real is None or self.real.labels is None:
             raise UserError(
                 f"metrics={name} needs the real images' class labels and data={self.name} has none "
@@ -288,6 +284,26 @@ class Evaluator:
                 f"metrics=pr needs more than {K} samples in each set (its k-NN radii use k={K}); "
                 f"n={self.n} gives {count}: raise n (gan eval) or trainer.eval_n (gan train)"
             )
+        if "intra_fid" in names and self.real is not None and self.real.labels is not None:
+            self._check_class_counts()
+
+    def _check_class_counts(self) -> None:
+        """intra_fid compares each class on its own: every class of the real sample needs 2 real
+        and 2 generated images (the generated ones follow the split's frequencies)."""
+        import torch
+
+        from gan_cli.metrics.classes import proportional_counts
+
+        real = torch.bincount(self.real.labels, minlength=self.n_classes)
+        counts = self.class_counts if self.class_counts is not None else torch.ones(self.n_classes)
+        fake = proportional_counts(counts, self.n)
+        for label in torch.nonzero(real).flatten().tolist():
+            if min(int(real[label]), int(fake[label])) < 2:
+                raise UserError(
+                    f"metrics=intra_fid needs at least 2 real and 2 generated images of every class; "
+                    f"n={self.n} gives class {label} {int(real[label])} real and {int(fake[label])} "
+                    "generated: raise n (gan eval) or trainer.eval_n (gan train)"
+                )
 
     def generated_labels(self, generator: nn.Module, seed: int) -> Tensor | None:
         """The labels a conditional G is asked for: int64 (n,), the real split's class frequencies

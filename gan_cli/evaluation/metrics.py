@@ -187,6 +187,18 @@ def is_conditional(name: str) -> bool:
     return bool(REGISTRY.get(name).facts.get("conditional", False))
 
 
+def refuse_conditional(names: list[str] | tuple[str, ...], conditional: bool) -> None:
+    """UserError for the first conditional metric of names when the generator takes no labels."""
+    if conditional:
+        return
+    for name in names:
+        if name in REGISTRY and is_conditional(name):
+            raise UserError(
+                f"metrics={name} scores a conditional generator (samples asked for by class); this "
+                "generator takes no class labels: drop it, or evaluate a run trained with model.cond"
+            )
+
+
 def conditional_metrics(kind: str, n_classes: int, features: str = "classifier") -> list[str]:
     """The registered conditional metrics that apply to a conditional generator of this data: of
     the kind, with the data set's labels (n_classes > 0), and the classifier for those that need

@@ -158,6 +158,15 @@ def test_an_unconditional_generator_is_not_offered_them(banded):
         assert f"metrics={name} scores a conditional generator" in assert_one_line(error.value)
 
 
+def test_intra_fid_with_too_few_images_per_class_is_refused_before_generating(banded):
+    evaluator = evaluation.Evaluator(banded, n=15, batch_size=50, note=quiet)
+    with pytest.raises(UserError) as error:
+        evaluator.resolve_metrics(["intra_fid"], conditional=True)
+    message = assert_one_line(error.value)
+    assert "metrics=intra_fid needs at least 2 real and 2 generated images of every class" in message
+    assert "raise n" in message
+
+
 def test_a_generator_of_other_classes_is_refused(banded):
     G = Bands()
     G.n_classes = 7
