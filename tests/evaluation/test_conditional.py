@@ -206,3 +206,21 @@ def test_gan_eval_cond_acc_of_an_unconditional_checkpoint_is_one_line_exit_2(mni
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("gan: error: "), result.stderr
     assert "metrics=cond_acc scores a conditional generator" in result.stderr
+
+
+@pytest.mark.slow
+def test_gan_eval_after_a_short_conditional_run_reports_them(tmp_path):
+    from tests.helpers import run_folders, run_gan
+    from tests.metrics.labeled_images import write_banded_idx_set
+
+    write_banded_idx_set(tmp_path / "data" / "MNIST" / "raw", train_count=300, test_count=100)
+    short = ["trainer.steps=20", "trainer.log_every=10", "trainer.sample_every=20", "trainer.ckpt_every=20"]
+    train = ("data.download=false", "trainer.batch_size=16", "model.cond=concat", "trainer.eval_every=0")
+    result = run_gan("train", *train, *SMALL_MLP, *short, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = run_folders(tmp_path)
+    result = run_gan("eval", f"ckpt={run_dir}", "n=100", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "cond_acc" in result.stdout and "intra_fid" in result.stdout
+    report = json.loads((run_dir / "checkpoints" / "eval.json").read_text())
+    assert list(report["metrics"])[-2:] == ["cond_acc", "intra_fid"]

@@ -169,3 +169,26 @@ def test_gan_sample_by_class_on_a_conditional_checkpoint(ckpts, tmp_path):
     result = run_gan("sample", f"ckpt={ckpts['mnist_concat']}", "n=20", "out=rows.png", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert png_size(tmp_path / "rows.png") == (2 * 30 + 2, 10 * 30 + 2)  # 10 rows of 20 // 10
+
+
+@pytest.mark.slow
+def test_gan_sample_by_class_after_a_short_conditional_run(tmp_path):
+    """#12 end to end: gan train with model.cond on an MNIST-format folder, then gan sample for two
+    classes and the default class-row grid, from nothing but the run folder."""
+    write_idx_set(tmp_path / "data" / "MNIST" / "raw", train_count=100)
+    train = ("data.download=false", "trainer.batch_size=16", "model.cond=concat", *SMALL_MLP, *SHORT)
+    result = run_gan("train", *train, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = run_folders(tmp_path)
+    for k in (3, 8):
+        result = run_gan(
+            "sample", f"ckpt={run_dir}", f"class={k}", "n=6", "format=npy", f"out=c{k}.npy", cwd=tmp_path
+        )
+        assert result.returncode == 0, result.stderr
+        assert np.load(tmp_path / f"c{k}.npy").shape == (6, 1, 28, 28)
+        assert np.load(tmp_path / f"c{k}.labels.npy").tolist() == [k] * 6
+    assert not np.array_equal(np.load(tmp_path / "c3.npy"), np.load(tmp_path / "c8.npy"))
+    result = run_gan("sample", f"ckpt={run_dir}", "n=30", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (sample_dir,) = [p for p in run_folders(tmp_path) if p.name.endswith("-sample")]
+    assert png_size(sample_dir / "samples.png") == (3 * 30 + 2, 10 * 30 + 2)  # a row per class
