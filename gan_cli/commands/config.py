@@ -96,7 +96,9 @@ class SampleConfig:
     # conditional checkpoints: the classes to sample, one row per class in a grid (None: all in
     # turn; a grid shows the first 10). `class=K` (one class) is a key of the schema node too:
     # `class` is a Python keyword, so no dataclass field can have the name (see sample_schema).
-    classes: Optional[List[int]] = None
+    # List[Any], checked in validate_sample: a typed List[int] could not take the out-of-range
+    # values the range tests set, and the elements' one-line errors are ours either way.
+    classes: Optional[List[Any]] = None
 
 
 # Keys a root schema's node holds beyond its dataclass fields (names Python cannot give a field).
@@ -250,9 +252,6 @@ RANGES: dict[str, dict[str, Range]] = {
         "batch_size": Range(1, MAX_BATCH),
         "nrow": Range(1, MAX_SAMPLES, null=True, note="null: about sqrt(n)"),
         "steps": Range(2, 1000, note="the two endpoints count"),
-        # the checkpoint's own classes are checked once it is loaded (gan_cli.sampling.labels)
-        "class": Range(0, MAX_CLASSES - 1, null=True, note="a class of the checkpoint's generator"),
-        "classes": Range(0, MAX_CLASSES - 1, null=True, note="classes of the checkpoint's generator"),
     },
     "eval": {
         "n": Range(2, MAX_SAMPLES),
@@ -260,6 +259,10 @@ RANGES: dict[str, dict[str, Range]] = {
         "batch_size": Range(1, MAX_BATCH),
     },
 }
+# class= and each of classes= (keys outside RANGES: `class` is no dataclass field, and classes is
+# a list of Any); the checkpoint's own classes are checked once it is loaded (sampling.labels).
+CLASS_RANGE = Range(0, MAX_CLASSES - 1, null=True, note="a class of the checkpoint's generator")
+
 # Keys that name files or folders: each name in them must fit the file system.
 PATH_KEYS: dict[str, tuple[str, ...]] = {
     "train": ("data.root", "data.path", "resume"),
@@ -662,6 +665,13 @@ def validate_sample(cfg: DictConfig, overrides: list[str] | None = None) -> None
             "of `steps` images"
         )
     single, many = cfg.get("class"), cfg.get("classes")
+    _require(CLASS_RANGE.admits(single), "class", single, CLASS_RANGE.describe(True))
+    if many is not None:
+        listed = list(many)
+        each = Range(CLASS_RANGE.low, CLASS_RANGE.high, note="classes of the checkpoint's generator")
+        for item in listed:
+            integer = isinstance(item, int) and not isinstance(item, bool)
+            _require(integer and each.admits(item), "classes", listed, f"each {each.describe(True)}")
     if single is not None and many is not None:
         raise UserError(
             f"class={single} and classes={_listed(many)} both name classes: give class=K for one, "

@@ -26,7 +26,7 @@ def test_class_and_classes_compose_as_integers():
     assert list(cfg.classes) == [4, 1] and cfg["class"] is None
 
 
-@pytest.mark.parametrize("override", ["class=abc", "class=[1,2]", "classes=3", "classes=[a]"])
+@pytest.mark.parametrize("override", ["class=abc", "class=[1,2]", "class=1.5", "classes=3"])
 def test_wrong_types_are_refused_while_composing(override):
     with pytest.raises(ConfigCompositionException):
         composed(override)
@@ -36,7 +36,11 @@ def test_wrong_types_are_refused_while_composing(override):
     "values,expected",
     [
         ({"class": -1}, "class=-1 is out of range: an integer >= 0"),
-        ({"classes": [2, -3]}, "classes=[2, -3] is out of range: an integer >= 0"),
+        ({"class": 100_000}, "class=100000 is out of range: an integer >= 0 and <= 99999"),
+        ({"classes": [2, -3]}, "classes=[2, -3] is out of range: each an integer >= 0"),
+        ({"classes": ["a"]}, "classes=['a'] is out of range: each an integer >= 0"),
+        ({"classes": [1.5]}, "classes=[1.5] is out of range: each an integer >= 0"),
+        ({"classes": [True]}, "classes=[True] is out of range: each an integer >= 0"),
         ({"classes": []}, "classes=[] is out of range: a list of 1 to"),
         ({"class": 1, "classes": [2]}, "class=1 and classes=[2] both name classes"),
     ],
