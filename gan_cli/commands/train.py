@@ -78,6 +78,7 @@ def build(
 
     from gan_cli import data, device, distributed, models
     from gan_cli.commands.resume import check_compatible
+    from gan_cli.models import contract
     from gan_cli.outputs import checkpoint
     from gan_cli.outputs.reporter import build_reporter
     from gan_cli.training.recipes.base import RecipeContext
@@ -148,7 +149,7 @@ def build(
         "z_dim": cfg.model.z_dim,
         "seed": cfg.seed,
     }
-    evaluation = _evaluation(cfg, batches, target, reporter)
+    evaluation = _evaluation(cfg, batches, target, reporter, conditional=contract.takes_labels(generator))
     if evaluation:  # before the first step, not at the first evaluation
         check_eval_primary(evaluation.primary, evaluation.metrics, cfg.data.name)
     metrics_fact = _describe_metrics(cfg.trainer, batches.kind, evaluation)
@@ -224,9 +225,10 @@ AUTO_EVAL_EVERY = 2500
 REFUSED_RUN_FILES = {".hydra", "train.log", "tb", "metrics.jsonl"}
 
 
-def _evaluation(cfg: DictConfig, batches, device, reporter):
+def _evaluation(cfg: DictConfig, batches, device, reporter, conditional: bool = False):
     """The metrics to compute during training, or None. Auto: on for data the tool can score
-    offline (the data kind says: labeled image sets train the classifier extractor; 2D sets need none)."""
+    offline (the data kind says: labeled image sets train the classifier extractor; 2D sets need none).
+    conditional: G takes labels, so the defaults add the conditional metrics (cond_acc, intra_fid)."""
     from gan_cli import evaluation as ev
     from gan_cli.data.kinds import kind_named
     from gan_cli.registry import METRICS
@@ -241,7 +243,7 @@ def _evaluation(cfg: DictConfig, batches, device, reporter):
     evaluator = ev.Evaluator(
         cfg.data, features=t.eval_features, split=t.eval_split, n=t.eval_n, device=device, note=reporter.note
     )
-    metrics = evaluator.resolve_metrics(list(t.eval_metrics) if t.eval_metrics else None)
+    metrics = evaluator.resolve_metrics(list(t.eval_metrics) if t.eval_metrics else None, conditional)
     primary = t.eval_primary or next(iter(METRICS.get(metrics[0]).keys))
     return Evaluation(evaluator, every, metrics, primary, ev.primary_metric_direction(primary), cfg.seed)
 

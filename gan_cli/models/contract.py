@@ -57,5 +57,10 @@ def class_rows(n: int, n_classes: int, classes: Any = None) -> tuple[list[int], 
     the first GRID_CLASSES classes), each repeated n // len(classes) times (at least once), so the
     grid holds about n images. The trainer's sample grids and `gan sample`'s default grid use it."""
     shown = list(classes) if classes is not None else list(range(min(n_classes, GRID_CLASSES)))
-    per_row = max(1, n // len(shown))
-    return [label for label in shown for _ in range(per_row)], per_row
+    columns = per_row(n, len(shown))
+    return [label for label in shown for _ in range(columns)], columns
+
+
+def per_row(n: int, rows: int) -> int:
+    """Images in each row of a class-row grid of about n images: n // rows, at least 1."""
+    return max(1, n // rows)

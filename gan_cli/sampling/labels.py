@@ -108,9 +108,7 @@ def class_rows(request: ClassRequest, classes: Sequence[int] | None) -> bool:
     return classes is not None and request.single is None
 
 
-def per_row(n: int, n_rows: int) -> int:
-    """Images in each row of a class-row grid: n // rows, at least 1."""
-    return max(1, n // n_rows)
+per_row = contract.per_row  # images in each row of a class-row grid: the trainer's rule
 
 
 def cycle(classes: Sequence[int], first: int, count: int) -> torch.Tensor:
