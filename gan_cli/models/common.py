@@ -111,12 +111,13 @@ class ConditionalBatchNorm(nn.Module):
 
 
 class LabeledSequential(nn.Sequential):
-    """A Sequential whose ConditionalBatchNorm layers also get the labels: forward(x, labels).
-    Same state_dict keys as nn.Sequential."""
+    """A Sequential whose label-reading layers also get the labels: forward(x, labels). A layer
+    reads them when its ``takes_labels`` is true: ConditionalBatchNorm, or a block holding some
+    (the resnet family's up-sampling blocks). Same state_dict keys as nn.Sequential."""
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         for layer in self:
-            x = layer(x, labels) if isinstance(layer, ConditionalBatchNorm) else layer(x)
+            x = layer(x, labels) if getattr(layer, "takes_labels", False) else layer(x)
         return x
 
 

@@ -34,6 +34,17 @@ EXPECTED = {
         "trainer.d_steps": 5,
     },
     "r1": {"loss.name": "ns", "loss.r1_gamma": 10.0},
+    "sngan_resnet": {
+        "model.name": "resnet",
+        "model.d_spectral_norm": True,
+        "loss.name": "hinge",
+        "optim.name": "adam",
+        "optim.lr": 2e-4,
+        "optim.betas": [0.0, 0.9],
+        "optim.schedule": "linear",
+        "trainer.d_steps": 5,
+        "trainer.batch_size": 64,
+    },
     "cgan_pd": {
         "model.name": "dcgan",
         "model.cond": "projection",
