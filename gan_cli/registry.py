@@ -282,8 +282,9 @@ RECIPES = Registry("recipe", "recipe")
 METRICS = Registry("metric", "metrics")
 EXTRACTORS = Registry("feature extractor", "features")
 LOGGERS = Registry("logger", "logger")
+AUGMENTS = Registry("augmentation", "augment")
 
-ALL = {r.key: r for r in (MODELS, DATA, LOSSES, OPTIMIZERS, RECIPES, METRICS, EXTRACTORS, LOGGERS)}
+ALL = {r.key: r for r in (MODELS, DATA, LOSSES, OPTIMIZERS, RECIPES, METRICS, EXTRACTORS, LOGGERS, AUGMENTS)}
 
 # The package modules whose import registers the built-in components of each kind (a kind's
 # package imports its own files; see import_modules). Plugins come after them.
@@ -293,6 +294,7 @@ BUILT_IN = (
     "gan_cli.training.losses",
     "gan_cli.training.optim",
     "gan_cli.training.recipes",
+    "gan_cli.training.augment",
 )
 
 _plugins_loaded = False

@@ -144,7 +144,8 @@ class EvalConfig:
 # The registries whose components are picked by a config group of `gan train` (model=, data=, ...):
 # each option's keys sit under the group's key (cfg.model.*), its name in cfg.<group>.name.
 GROUPS: dict[str, registry.Registry] = {
-    r.key: r for r in (registry.MODELS, registry.DATA, registry.LOSSES, registry.OPTIMIZERS)
+    r.key: r
+    for r in (registry.MODELS, registry.DATA, registry.LOSSES, registry.OPTIMIZERS, registry.AUGMENTS)
 }
 
 

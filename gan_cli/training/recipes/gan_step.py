@@ -4,6 +4,15 @@ Hot-path rules (DESIGN.md): batches come from the device, losses and D outputs s
 gradients are freed with set_to_none, D's parameters are frozen during the G update so no gradient
 is computed for weights nobody steps, and real and fake go through D in one forward where D has no
 batch statistics.
+
+Augmentation (cfg.augment, gan_cli.training.augment; off by default and when the key is absent):
+`self.augment` is None when off, so the step pays one `is None` test and calls nothing. When on
+(augment=diffaugment, Zhao et al. 2020), every image D judges is augmented, each with its own random
+draws and before PacGAN packing: the real batch once per D step (the same augmented batch feeds the
+D loss, R1 and, with loss.g_needs_real, the G step), the detached fakes in each D step, and the
+fakes again, with fresh draws and their graph, in the G step. The gradient penalty interpolates
+between the augmented real and fake packs and R1 differentiates D at the augmented real images:
+both regularize D at the inputs it sees. Labels are untouched.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from torch import Tensor, nn
 from gan_cli.data.kinds import kind_named
 from gan_cli.models import contract
 from gan_cli.models.common import pack_samples
-from gan_cli.training import losses, optim, penalties
+from gan_cli.training import augment, losses, optim, penalties
 from gan_cli.training.recipes.base import Recipe, RecipeContext
 
 
@@ -48,6 +57,9 @@ class GANRecipe(Recipe):
         cond = getattr(D, "cond", "none")
         self.conditional_d = cond in ("concat", "projection")
         self.class_head = bool(getattr(D, "has_class_head", False))
+        # augment=diffaugment: D's inputs, real and fake, augmented (None: off; the module docstring)
+        batches = context.batches
+        self.augment = augment.build(cfg.get("augment"), batches.shape, kind_named(batches.kind).describe)
         self._setup_speed(G, D)
 
     def _setup_speed(self, G: nn.Module, D: nn.Module) -> None:
@@ -86,7 +98,7 @@ class GANRecipe(Recipe):
     def step(self, batches) -> dict[str, Tensor] | None:
         G, D, loss, raw_D = self._G, self._D, self.loss, self.networks["discriminator"]
         batch_size, d_steps, pack = self.batch_size, self.d_steps, self.pack
-        conditional, judge = self.conditional, self._judge
+        conditional, judge, augment = self.conditional, self._judge, self.augment
         stats: dict[str, Tensor] = {}
 
         if self.cuda_graphs:
@@ -95,6 +107,8 @@ class GANRecipe(Recipe):
             if i > 0:
                 self.may_stop(i, d_steps)
             real, labels = batches.next()
+            if augment is not None:
+                real = augment(real)  # before R1's requires_grad_: R1 acts on the images D sees
             if self.channels_last:
                 real = real.contiguous(memory_format=torch.channels_last)
             z = torch.randn(batch_size, self.z_dim, device=self.device)
@@ -112,7 +126,8 @@ class GANRecipe(Recipe):
                     with torch.no_grad():
                         fake = G(*g_input)
                 # packs are views of the batch; the penalties below act on them, as D sees them
-                real_packed, fake_packed = pack_samples(real, pack), pack_samples(fake.detach(), pack)
+                fake_seen = fake.detach() if augment is None else augment(fake.detach())
+                real_packed, fake_packed = pack_samples(real, pack), pack_samples(fake_seen, pack)
                 if self.fuse_d:
                     both_labels = torch.cat((labels, labels)) if self.conditional_d else None
                     both, both_classes = judge(D, torch.cat((real_packed, fake_packed)), both_labels)
@@ -143,7 +158,8 @@ class GANRecipe(Recipe):
 
         raw_D.requires_grad_(False)
         with self.autocast():
-            g_fake_logits, fake_classes = judge(D, pack_samples(fake, pack), labels)
+            g_fake = fake if augment is None else augment(fake)  # fresh draws; G's gradient flows through
+            g_fake_logits, fake_classes = judge(D, pack_samples(g_fake, pack), labels)
             if loss.g_needs_real:
                 real_logits, _ = judge(D, pack_samples(real.detach(), pack), labels)
                 g_loss = loss.g_loss(g_fake_logits, real_logits)
@@ -178,4 +194,7 @@ class GANRecipe(Recipe):
             for key in ("gp_lambda", "r1_gamma", "clip")
             if self.loss_cfg.get(key, 0) > 0
         ]
-        return {"loss": "  ".join([self.loss_cfg.name, *extras]), "step": f"d_steps {self.d_steps}"}
+        step = f"d_steps {self.d_steps}" + (
+            f", {self.augment.describe()}" if self.augment is not None else ""
+        )
+        return {"loss": "  ".join([self.loss_cfg.name, *extras]), "step": step}
