@@ -71,6 +71,7 @@ REFUSED_OFFLINE = [  # the first match counts: a missing plugin is found before 
 ]
 # placeholder run folders of another data set are replaced by this test's run of a similar one
 PLACEHOLDER_RUNS = {"ring8": "ring8", "fashion_mnist": "fashion_mnist", "mnist": "fashion_mnist"}
+CONDITIONAL_RUN = "cgan_pd"  # placeholders naming this preset's runs stand for a conditional run
 NOT_HERE = {"cifar10": "needs a CIFAR-10 run (no CIFAR-10 files offline) and a GPU"}
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -104,12 +105,16 @@ def workspace(tmp_path_factory):
 
     cwd = tmp_path_factory.mktemp("readme")
     runs = {}
-    for name, data in (("ring8", "ring8"), ("fashion_mnist", "fashion_mnist")):
+    for name, data, *preset in (
+        ("ring8", "ring8"),
+        ("fashion_mnist", "fashion_mnist"),
+        ("cgan_pd", "fashion_mnist", "experiment=cgan_pd"),  # a conditional run: class= works
+    ):
         if data == "fashion_mnist" and not FASHION.is_dir():
             continue
         folder = f"outputs/base/{name}"
         done = run_gan(
-            "train", f"data={data}", *with_keys([], SHORT_TRAIN), f"hydra.run.dir={folder}", cwd=cwd
+            "train", f"data={data}", *preset, *with_keys([], SHORT_TRAIN), f"hydra.run.dir={folder}", cwd=cwd
         )
         assert done.returncode == 0, done.stderr
         runs[name] = folder
@@ -126,9 +131,10 @@ def runnable(command: str, runs: dict[str, str], sweep: str) -> list[str] | str:
             return reason
     for placeholder in re.findall(r"outputs/<date>/<time>-[\w-]+", command):
         data = placeholder.rsplit("-", 1)[1]
-        if PLACEHOLDER_RUNS.get(data) not in runs:
+        stand_in = CONDITIONAL_RUN if f"-{CONDITIONAL_RUN}-" in placeholder else PLACEHOLDER_RUNS.get(data)
+        if stand_in not in runs:
             return f"no {data} run here ({FASHION} is not installed)"
-        command = command.replace(placeholder, runs[PLACEHOLDER_RUNS[data]])
+        command = command.replace(placeholder, runs[stand_in])
     command = command.replace("outputs/multirun/<date>/<time>", sweep)
     words = shlex.split(command)[1:]
     if "--help" in words or "--cfg" in words:

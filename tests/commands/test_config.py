@@ -105,8 +105,8 @@ def test_image_models_refuse_2d_data():
 
 def test_unknown_group_option_lists_the_valid_ones():
     with pytest.raises(Exception) as caught:
-        compose_train("model=resnet")
-    assert one_line(caught.value) == "Could not find 'model/resnet'; valid options: dcgan, mlp"
+        compose_train("model=stylegan")
+    assert one_line(caught.value) == "Could not find 'model/stylegan'; valid options: dcgan, mlp, resnet"
 
 
 def test_folder_channels_default_to_auto_and_take_1_3_or_auto():
