@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from gan_cli import models
 from gan_cli.commands.train import build, compose
@@ -150,16 +151,32 @@ def time_bare_loop(cfg, trainer, warmup: int, steps: int) -> float:
     loss = losses.build(cfg.loss)
     data = trainer.batches.real_sample(min(trainer.batches.num_examples, 20_000)).float()
     z_dim = G.z_dim
+    # model.cond: random labels stand in for the data's (the loop times the work, not the fit);
+    # D reads them (concat, projection) or predicts them (acgan, plus its class cross-entropy)
+    n_classes, cond = getattr(G, "n_classes", 0), getattr(D, "cond", "none")
+
+    def judged(x, y):
+        if cond == "acgan":
+            logits, classes = D(x, y, with_classes=True)
+            return logits, F.cross_entropy(classes, y)
+        return (D(x, y) if cond != "none" else D(x)), None
+
+    def plus(objective, class_term):  # nothing added where there is no class term: the bare loop stays bare
+        return objective if class_term is None else objective + class_term
 
     def step():
         for _ in range(cfg.trainer.d_steps):
             real = data[torch.randint(0, len(data), (batch_size,), device=device)]
-            fake = G(torch.randn(batch_size, z_dim, device=device))
+            y = torch.randint(0, n_classes, (batch_size,), device=device) if n_classes else None
+            fake = G(torch.randn(batch_size, z_dim, device=device), *([y] if n_classes else []))
+            (real_logits, real_ce), (fake_logits, _) = judged(real, y), judged(fake.detach(), y)
             d_opt.zero_grad(set_to_none=True)
-            loss.d_loss(D(real), D(fake.detach())).backward()
+            plus(loss.d_loss(real_logits, fake_logits), real_ce).backward()
             d_opt.step()
         g_opt.zero_grad(set_to_none=True)
-        loss.g_loss(D(fake), D(real) if loss.g_needs_real else None).backward()
+        fake_logits, fake_ce = judged(fake, y)
+        real_logits = judged(real, y)[0] if loss.g_needs_real else None
+        plus(loss.g_loss(fake_logits, real_logits), fake_ce).backward()
         g_opt.step()
 
     for _ in range(warmup):
