@@ -33,6 +33,11 @@ COMMANDS = {
         "the table of a sweep's jobs (gan train -m ...) from its folder",
         hydra=False,
     ),
+    "report": Command(
+        "gan_cli.commands.report",
+        "report.html of a run or sweep folder: curves, sample grids, metrics, config (one file)",
+        hydra=False,
+    ),
 }
 
 USAGE = "usage: gan <command> [hydra flags] [key=value overrides]"
@@ -53,6 +58,7 @@ def _print_help() -> None:
         "  gan eval ckpt=outputs/<date>/<time>-mlp-mnist 'metrics=[fid,kid,pr]'",
         "  gan train -m optim.lr=1e-4,2e-4 data=fashion_mnist   # a sweep, summarized at the end",
         "  gan sweeps outputs/multirun/<date>/<time>",
+        "  gan report outputs/<date>/<time>-mlp-mnist          # report.html: curves, grids, metrics",
         'Shell completion: eval "$(gan train -sc install=bash)"',
     ]
     print("\n".join(lines))
