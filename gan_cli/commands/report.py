@@ -44,7 +44,12 @@ def main(argv: list[str] | None = None) -> None:
         "folder", type=Path, help="a run folder or a sweep folder (outputs/multirun/<date>/<time>)"
     )
     parser.add_argument(
-        "--out", type=Path, default=None, help="where to write it (default: FOLDER/report.html)"
+        "--out",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="where to write it: a file, or a folder to hold report.html (default: FOLDER/report.html); "
+        "out=PATH works too",
     )
     # out=PATH, as gan sample and gan eval spell it
     argv = list(sys.argv[1:] if argv is None else argv)
