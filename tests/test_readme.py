@@ -58,7 +58,7 @@ def test_readme_command_composes_and_validates(command):
 
 SHORT_TRAIN = {"trainer.steps": "2", "trainer.log_every": "1", "trainer.sample_every": "1",
                "trainer.ckpt_every": "1", "trainer.eval_every": "0", "trainer.progress": "false"}  # fmt: skip
-SHORTER = {"train": SHORT_TRAIN, "sample": {"n": "16"}, "eval": {"n": "300"}, "sweeps": {}}
+SHORTER = {"train": SHORT_TRAIN, "sample": {"n": "16"}, "eval": {"n": "300"}, "sweeps": {}, "report": {}}
 # resume=latest continues the newest run to trainer.steps: a few more than the 2 it has
 RESUME_LATEST = {"trainer.steps": "4"}
 

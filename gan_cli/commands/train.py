@@ -192,6 +192,8 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> d
             resume = f" Resume with: {paths.resume_command(run_dir)}" if stop.saved_step is not None else ""
             reporter.note(f"{stop}.{resume}")
             raise SystemExit(128 + stop.signum) from None
+        from gan_cli.registry import LOGGERS
+
         files = {
             "samples": str(run_dir / "samples"),
             "checkpoint": str(run_dir / "checkpoints" / "last.pt"),
@@ -203,6 +205,9 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> d
             "tensorboard": ("tensorboard", paths.shell_words("tensorboard", "--logdir", str(run_dir.parent))),
         }
         files.update(output for sink, output in sink_outputs.items() if sink in reporter.sink_names)
+        for sink in reporter.sink_names:  # a sink that declares its files (csv: metrics.csv)
+            declared = LOGGERS.get(sink).facts.get("outputs") if sink not in sink_outputs else None
+            files.update(declared(run_dir) if declared else {})
         reporter.finish(summary, files)
     finally:
         reporter.close()

@@ -31,12 +31,15 @@ CONSOLE = "console"
 
 def default_loggers() -> list[str]:
     """What a Reporter made without a `logger` config gets: every sink shipped in
-    gan_cli/outputs/sinks/ (the config's default, configs/train.yaml, picks the same ones)."""
+    gan_cli/outputs/sinks/ but the opt-in ones (`default=False`: csv); the config's default,
+    configs/train.yaml, picks the same ones."""
     sinks.load()
     return [
         entry.name
         for entry in LOGGERS
-        if not entry.facts.get("always") and entry.origin.startswith(f"{sinks.__name__}.")
+        if not entry.facts.get("always")
+        and entry.facts.get("default", True)  # shipped but opt-in (csv): only when the config names it
+        and entry.origin.startswith(f"{sinks.__name__}.")
     ]
 
 

@@ -439,6 +439,7 @@ def write_files(sweep: Sweep) -> tuple[Path, Path]:
 def print_summary(sweep: Sweep, console: Any = None, files: tuple[Path, ...] = ()) -> None:
     from rich import box
     from rich.console import Console
+    from rich.markup import escape
     from rich.measure import Measurement
     from rich.table import Table
 
@@ -462,10 +463,13 @@ def print_summary(sweep: Sweep, console: Any = None, files: tuple[Path, ...] = (
     console.print(table)
     console.print(sweep.order_note(), style="dim", highlight=False, soft_wrap=True)
     if sweep.common:
-        console.print(f"every job: {_common_line(sweep)}", style="dim", highlight=False, soft_wrap=True)
+        # escaped: an override such as logger=[jsonl,csv] is not rich markup
+        console.print(
+            f"every job: {escape(_common_line(sweep))}", style="dim", highlight=False, soft_wrap=True
+        )
     for job in sweep.failed:
         console.print(
-            f"[red]job {job.num} {job.status}[/red]: {job.error} "
+            f"[red]job {job.num} {job.status}[/red]: {escape(str(job.error))} "
             f"({_relative(job.folder, Path.cwd())}/{ERROR_FILE})",
             highlight=False,
             soft_wrap=True,  # one line per job: paths stay whole for copying and grep

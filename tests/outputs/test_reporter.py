@@ -60,8 +60,8 @@ def test_a_sinks_settings_come_from_its_yaml_and_a_typo_is_one_line(tmp_path):
 
 
 def test_an_unknown_logger_lists_the_valid_ones(tmp_path):
-    with pytest.raises(UserError, match="unknown logger 'wandb'; valid: console, jsonl, tensorboard"):
-        build_reporter(["wandb"], tmp_path, 10)
+    with pytest.raises(UserError, match="unknown logger 'neptune'; valid: console, csv, jsonl, tensorboard"):
+        build_reporter(["neptune"], tmp_path, 10)
 
 
 def test_a_rank_other_than_0_writes_and_prints_nothing(tmp_path, capsys):
