@@ -38,3 +38,18 @@ def compose_train(*overrides: str):
 
 def run_folders(cwd: Path) -> list[Path]:
     return sorted(p for p in (cwd / "outputs").glob("*/*") if p.is_dir() and p.parent.name != "multirun")
+
+
+class SilentReporter:
+    """A reporter for in-process trainers that prints nothing and keeps the last logged record."""
+
+    last: dict | None = None
+
+    def log(self, step, record):
+        self.last = record
+
+    def image(self, step, tag, image):
+        pass
+
+    def note(self, message):
+        pass

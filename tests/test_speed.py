@@ -10,20 +10,10 @@ import torch
 
 from gan_cli.commands.train import build, compose
 from tests.data.fakes import write_idx_set
+from tests.helpers import SilentReporter
 
 ROOT = Path(__file__).parents[1]
 FEW = ["trainer.progress=false", "trainer.log_every=2", "trainer.sample_every=100", "trainer.ckpt_every=100"]
-
-
-class Silent:
-    def log(self, step, record):
-        self.last = record
-
-    def image(self, step, tag, image):
-        pass
-
-    def note(self, message):
-        pass
 
 
 @pytest.fixture
@@ -35,7 +25,7 @@ def mnist_root(tmp_path, monkeypatch):
 
 def trained(tmp_path, *overrides, steps=4):
     cfg = compose([*FEW, "data.download=false", "trainer.batch_size=8", *overrides])
-    reporter = Silent()
+    reporter = SilentReporter()
     trainer = build(cfg, tmp_path / "run", reporter=reporter).trainer
     for _ in range(steps):
         trainer.train_step()
@@ -102,7 +92,7 @@ def test_no_host_sync_between_log_intervals(mnist_root, monkeypatch):
     ):
         cfg = compose([*FEW, "data.download=false", "trainer.batch_size=8", "trainer.d_steps=2",
                        "optim.schedule=linear", *overrides])  # fmt: skip
-        trainer = build(cfg, mnist_root / "run", reporter=Silent()).trainer
+        trainer = build(cfg, mnist_root / "run", reporter=SilentReporter()).trainer
         calls = []
         with monkeypatch.context() as patch:
             count_syncs_from_the_package(patch, calls)
@@ -117,7 +107,7 @@ def test_no_host_sync_between_log_intervals(mnist_root, monkeypatch):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA for torch.cuda.set_sync_debug_mode")
 def test_no_host_sync_on_cuda(tmp_path):
     cfg = compose([*FEW, "data=ring8", "device=cuda", "trainer.batch_size=64"])
-    trainer = build(cfg, tmp_path / "run", reporter=Silent()).trainer
+    trainer = build(cfg, tmp_path / "run", reporter=SilentReporter()).trainer
     trainer.train_step()  # first step: lazy CUDA initialisation may sync
     torch.cuda.set_sync_debug_mode("error")
     try:

@@ -276,3 +276,43 @@ class Discriminator(nn.Module):
         # vectors: (rows, pack * F) (or packed images, flattened) -> (rows, pack * (F + cond_dim))
         samples = x.reshape(rows, pack, -1)
         return torch.cat((samples, embedded.view(rows, pack, -1)), dim=2).reshape(rows, -1)
+
+
+def assemble_discriminator(
+    layers: list[nn.Module],
+    head: nn.Module,
+    shape: tuple[int, ...],
+    pack: int,
+    *,
+    cond: str,
+    n_classes: int,
+    cond_dim: int,
+    phi_size: int,
+    class_head: nn.Module | None = None,
+    join_maps: bool = False,
+) -> Discriminator:
+    """A family's D from its trunk `layers` and final `head`, wired for `model.cond`: projection and
+    acgan read phi (the trunk's output, `phi_size` numbers flattened) through the head, the class
+    projection or `class_head` (acgan's); none and concat keep one Sequential, concat joining a
+    cond_dim embedding to the input (as constant maps with `join_maps`)."""
+    if cond in ("projection", "acgan"):
+        return Discriminator(
+            nn.Sequential(*layers),
+            shape,
+            pack,
+            cond=cond,
+            n_classes=n_classes,
+            head=head,
+            project=ClassProjection(n_classes, phi_size) if cond == "projection" else None,
+            class_head=class_head if cond == "acgan" else None,
+        )
+    embed = nn.Embedding(n_classes, cond_dim) if cond == "concat" else None
+    return Discriminator(
+        nn.Sequential(*layers, head),
+        shape,
+        pack,
+        cond=cond,
+        n_classes=n_classes,
+        embed=embed,
+        join_maps=join_maps,
+    )

@@ -115,13 +115,12 @@ def build_dcgan(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1):
     from torch import nn
 
     from gan_cli.models.common import (
-        ClassProjection,
         ConditionalBatchNorm,
-        Discriminator,
         Generator,
         LabeledSequential,
         MinibatchStd,
         apply_spectral_norm,
+        assemble_discriminator,
         init_dcgan_weights,
     )
 
@@ -177,28 +176,11 @@ def build_dcgan(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1):
     phi_channels = channels[-1] + int(c.minibatch_std)
     head = nn.Conv2d(phi_channels, 1, kernel_size=base)
     classes = nn.Conv2d(phi_channels, pack * n_classes, kernel_size=base) if cond == "acgan" else None
-    if cond in ("projection", "acgan"):  # phi: the trunk's map, which the head and the classes read
-        discriminator = Discriminator(
-            nn.Sequential(*layers),
-            image_shape,
-            pack,
-            cond=cond,
-            n_classes=n_classes,
-            head=head,
-            project=ClassProjection(n_classes, phi_channels * base * base) if projection else None,
-            class_head=classes,
-        )
-    else:
-        embed = nn.Embedding(n_classes, c.cond_dim) if cond == "concat" else None
-        discriminator = Discriminator(
-            nn.Sequential(*layers, head),
-            image_shape,
-            pack,
-            cond=cond,
-            n_classes=n_classes,
-            embed=embed,
-            join_maps=True,
-        )
+    # phi: the trunk's map, which the head, the projection and the classes read
+    discriminator = assemble_discriminator(
+        layers, head, image_shape, pack, cond=cond, n_classes=n_classes, cond_dim=c.cond_dim,
+        phi_size=phi_channels * base * base, class_head=classes, join_maps=True,
+    )  # fmt: skip
     discriminator.apply(init_dcgan_weights)
     if c.d_spectral_norm:
         apply_spectral_norm(discriminator)

@@ -70,13 +70,12 @@ def build_mlp(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1):
     from torch import nn
 
     from gan_cli.models.common import (
-        ClassProjection,
         ConditionalBatchNorm,
-        Discriminator,
         Generator,
         LabeledSequential,
         MinibatchStd,
         apply_spectral_norm,
+        assemble_discriminator,
     )
 
     c = MODELS.settings(cfg, "mlp")
@@ -115,22 +114,12 @@ def build_mlp(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1):
         layers.append(MinibatchStd())
         in_features += 1
     head = nn.Linear(in_features, 1)
-    if cond in ("projection", "acgan"):  # phi: the trunk's output, which the head and the classes read
-        discriminator = Discriminator(
-            nn.Sequential(*layers),
-            shape,
-            pack,
-            cond=cond,
-            n_classes=n_classes,
-            head=head,
-            project=ClassProjection(n_classes, in_features) if cond == "projection" else None,
-            class_head=nn.Linear(in_features, pack * n_classes) if cond == "acgan" else None,
-        )
-    else:
-        embed = nn.Embedding(n_classes, c.cond_dim) if cond == "concat" else None
-        discriminator = Discriminator(
-            nn.Sequential(*layers, head), shape, pack, cond=cond, n_classes=n_classes, embed=embed
-        )
+    # phi: the trunk's output, which the head, the projection and the classes read
+    classes = nn.Linear(in_features, pack * n_classes) if cond == "acgan" else None
+    discriminator = assemble_discriminator(
+        layers, head, shape, pack, cond=cond, n_classes=n_classes, cond_dim=c.cond_dim,
+        phi_size=in_features, class_head=classes,
+    )  # fmt: skip
     if c.d_spectral_norm:
         apply_spectral_norm(discriminator)
     return generator, discriminator

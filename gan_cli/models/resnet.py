@@ -159,12 +159,11 @@ def build_resnet(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1)
     from torch import nn
 
     from gan_cli.models.common import (
-        ClassProjection,
-        Discriminator,
         Generator,
         LabeledSequential,
         MinibatchStd,
         apply_spectral_norm,
+        assemble_discriminator,
     )
 
     image_channels, image_size, _ = image_shape = _image_shape(shape)
@@ -209,28 +208,12 @@ def build_resnet(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1)
     layers.append(b.SumPool())
     phi_features = plan.d[-1][0] + int(c.minibatch_std)
     head = b.init_plain(nn.Linear(phi_features, 1))
-    if cond in ("projection", "acgan"):  # phi: the pooled features, which the head and the classes read
-        discriminator = Discriminator(
-            nn.Sequential(*layers),
-            image_shape,
-            pack,
-            cond=cond,
-            n_classes=n_classes,
-            head=head,
-            project=ClassProjection(n_classes, phi_features) if projection else None,
-            class_head=b.init_plain(nn.Linear(phi_features, pack * n_classes)) if cond == "acgan" else None,
-        )
-    else:
-        embed = nn.Embedding(n_classes, c.cond_dim) if cond == "concat" else None
-        discriminator = Discriminator(
-            nn.Sequential(*layers, head),
-            image_shape,
-            pack,
-            cond=cond,
-            n_classes=n_classes,
-            embed=embed,
-            join_maps=True,
-        )
+    classes = b.init_plain(nn.Linear(phi_features, pack * n_classes)) if cond == "acgan" else None
+    # phi: the pooled features, which the head, the projection and the classes read
+    discriminator = assemble_discriminator(
+        layers, head, image_shape, pack, cond=cond, n_classes=n_classes, cond_dim=c.cond_dim,
+        phi_size=phi_features, class_head=classes, join_maps=True,
+    )  # fmt: skip
     if c.d_spectral_norm:
         apply_spectral_norm(discriminator)
     return generator, discriminator

@@ -23,6 +23,7 @@ from gan_cli.models.common import (
 from gan_cli.models.conditioning import CONDITIONINGS
 from gan_cli.models.contract import generate
 from gan_cli.models.resnet import SUPPORTED_SIZES, blocks, layout
+from tests.helpers import SilentReporter
 
 # Large sizes get a narrow net so the file stays fast.
 SIZES_AND_WIDTHS = [(16, 4), (28, 4), (32, 4), (48, 2), (64, 2), (128, 1), (256, 1)]
@@ -374,17 +375,6 @@ def test_cond_none_matches_a_config_without_the_cond_fields():
 # ---- training, checkpoint and sampling ---------------------------------------------------------------
 
 
-class Silent:
-    def log(self, step, record):
-        self.last = record
-
-    def image(self, step, tag, image):
-        pass
-
-    def note(self, message):
-        pass
-
-
 @pytest.mark.parametrize(
     "overrides",
     [["experiment=sngan_resnet", "trainer.d_steps=2"], ["model=resnet", "model.cond=projection"]],
@@ -417,7 +407,7 @@ def test_gan_train_trains_a_few_steps_and_the_checkpoint_samples(tmp_path, monke
     )
     validate(cfg, [])
     assert cfg.model.name == "resnet"
-    reporter = Silent()
+    reporter = SilentReporter()
     trainer = build(cfg, tmp_path / "run", reporter=reporter).trainer
     before = {k: v.clone() for k, v in trainer.recipe.generator.state_dict().items()}
     for _ in range(2):

@@ -11,6 +11,7 @@ from gan_cli.errors import UserError
 from gan_cli.training import augment
 from gan_cli.training.augment import DiffAugment, parse_policy
 from tests.data.fakes import assert_one_line, write_idx_set
+from tests.helpers import SilentReporter
 
 OPS = sorted(augment.OPS)
 
@@ -149,17 +150,6 @@ FEW = ["trainer.progress=false", "trainer.log_every=2", "trainer.sample_every=10
 MLP = ["model=mlp", "model.g_hidden=[16]", "model.d_hidden=[16]"]
 
 
-class Silent:
-    def log(self, step, record):
-        self.last = record
-
-    def image(self, step, tag, image):
-        pass
-
-    def note(self, message):
-        pass
-
-
 @pytest.fixture
 def mnist_root(tmp_path, monkeypatch):
     write_idx_set(tmp_path / "data" / "MNIST" / "raw", train_count=32)
@@ -171,7 +161,7 @@ def built(root, *overrides, model=MLP, cfg=None):
     cfg = cfg or compose(
         [*FEW, "data.download=false", "trainer.batch_size=8", "trainer.eval_every=0", *model, *overrides]
     )
-    return build(cfg, root / "run", reporter=Silent()).trainer
+    return build(cfg, root / "run", reporter=SilentReporter()).trainer
 
 
 def train(trainer, steps=2):
@@ -266,6 +256,6 @@ def test_with_augment_none_the_step_calls_no_augmentation(mnist_root, monkeypatc
 def test_diffaugment_on_2d_points_is_refused_in_one_line(tmp_path):
     cfg = compose([*FEW, "data=ring8", *MLP, "trainer.eval_every=0", "augment=diffaugment"])
     with pytest.raises(UserError) as caught:
-        build(cfg, tmp_path / "run", reporter=Silent())
+        build(cfg, tmp_path / "run", reporter=SilentReporter())
     message = assert_one_line(caught.value)
     assert "augment=diffaugment" in message and "2D points" in message and "augment=none" in message

@@ -14,23 +14,13 @@ from gan_cli.models import contract
 from gan_cli.outputs import checkpoint
 from gan_cli.training import losses
 from tests.data.fakes import write_idx_set
+from tests.helpers import SilentReporter
 
 FEW = ["trainer.progress=false", "trainer.log_every=2", "trainer.sample_every=100", "trainer.ckpt_every=100"]
 SMALL = {
     "mlp": ["model=mlp", "model.g_hidden=[16,16]", "model.d_hidden=[16]"],
     "dcgan": ["model=dcgan", "model.width=4"],
 }
-
-
-class Silent:
-    def log(self, step, record):
-        self.last = record
-
-    def image(self, step, tag, image):
-        self.images = getattr(self, "images", 0) + 1
-
-    def note(self, message):
-        pass
 
 
 @pytest.fixture
@@ -42,7 +32,7 @@ def mnist_root(tmp_path, monkeypatch):
 
 def trained(root, *overrides, steps=3):
     cfg = compose([*FEW, "data.download=false", "trainer.batch_size=8", "trainer.eval_every=0", *overrides])
-    reporter = Silent()
+    reporter = SilentReporter()
     trainer = build(cfg, root / "run", reporter=reporter).trainer
     for _ in range(steps):
         trainer.train_step()
