@@ -242,6 +242,22 @@ class Discriminator(nn.Module):
             return self.net(x).reshape(x.shape[0])
         return self._conditional_forward(x, labels, with_classes)
 
+    def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits (N / pack,), phi): forward(x)'s logits and phi, the trunk's output that D's last
+        layer reads (a map for dcgan, a vector for mlp), from one pass through the trunk. For an
+        unconditional D (cond=none), whose `net` is one Sequential ending in its head: the same
+        layers forward(x) runs, so the logits are forward(x)'s, bit for bit. What a head beside D's
+        (InfoGAN's Q, gan_cli.models.infogan) reads; the state_dict is untouched."""
+        if not self._plain:
+            raise ValueError(
+                f"features() needs an unconditional D (model.cond=none); this D has cond={self.cond}"
+            )
+        *trunk, head = self.net
+        phi = x
+        for layer in trunk:
+            phi = layer(phi)
+        return head(phi).reshape(x.shape[0]), phi
+
     def _conditional_forward(self, x, labels, with_classes):
         rows = x.shape[0]
         if with_classes and not self.has_class_head:

@@ -7,7 +7,9 @@ A generator module has
 - optionally `sample_latent(n, generator=None, device=None)`: its own latent distribution
   (default: standard normal of shape (n, z_dim)),
 - optionally `takes_labels = True` and `n_classes`: forward(z, labels) for conditional models
-  (default: forward(z)).
+  (default: forward(z)),
+- optionally `info_codes`: where InfoGAN's latent codes sit in its latent (a
+  gan_cli.models.infogan.CodeLayout; `gan sample vary=cat0` reads it).
 The functions below apply the defaults, so a recipe's own small generator needs only `z_dim`.
 """
 
@@ -27,6 +29,12 @@ def takes_labels(generator: Any) -> bool:
 def n_classes(generator: Any) -> int:
     """The classes a conditional generator takes (labels 0 .. n_classes-1); 0 for one that takes none."""
     return int(getattr(generator, "n_classes", 0) or 0) if takes_labels(generator) else 0
+
+
+def latent_codes(generator: Any) -> Any:
+    """The InfoGAN code layout of a generator (gan_cli.models.infogan.CodeLayout), None for one
+    without codes."""
+    return getattr(generator, "info_codes", None)
 
 
 def sample_latent(generator: Any, n: int, rng: Any = None, device: Any = None):

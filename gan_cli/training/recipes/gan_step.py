@@ -94,6 +94,19 @@ class GANRecipe(Recipe):
             return D(x, labels).float(), None
         return D(x).float(), None
 
+    # ---- what a variant of the step changes (InfoGAN: gan_cli.training.recipes.infogan) -------------
+    def _draw_latent(self, n: int) -> Tensor:
+        """The latents of one batch of fakes (the last D step's feed the G update too)."""
+        return torch.randn(n, self.z_dim, device=self.device)
+
+    def _judge_fakes(
+        self, D, x: Tensor, labels: Tensor | None
+    ) -> tuple[Tensor, Tensor | None, Tensor | None, dict[str, Tensor]]:
+        """The G update's look at its fakes x (packed): D's logits and class logits (as _judge), plus
+        a term added to G's objective and its statistics (None and {}: none)."""
+        logits, classes = self._judge(D, x, labels)
+        return logits, classes, None, {}
+
     # ---- one generator update (and its d_steps discriminator updates) -----------------------------
     def step(self, batches) -> dict[str, Tensor] | None:
         G, D, loss, raw_D = self._G, self._D, self.loss, self.networks["discriminator"]
@@ -111,7 +124,7 @@ class GANRecipe(Recipe):
                 real = augment(real)  # before R1's requires_grad_: R1 acts on the images D sees
             if self.channels_last:
                 real = real.contiguous(memory_format=torch.channels_last)
-            z = torch.randn(batch_size, self.z_dim, device=self.device)
+            z = self._draw_latent(batch_size)
             # A conditional G draws its fakes for the real batch's labels: fakes then follow the data's
             # class frequencies, and real and fake (and GP's interpolates) share their labels.
             g_input = (z, labels) if conditional else (z,)
@@ -159,7 +172,9 @@ class GANRecipe(Recipe):
         raw_D.requires_grad_(False)
         with self.autocast():
             g_fake = fake if augment is None else augment(fake)  # fresh draws; G's gradient flows through
-            g_fake_logits, fake_classes = judge(D, pack_samples(g_fake, pack), labels)
+            g_fake_logits, fake_classes, g_extra, extra_stats = self._judge_fakes(
+                D, pack_samples(g_fake, pack), labels
+            )
             if loss.g_needs_real:
                 real_logits, _ = judge(D, pack_samples(real.detach(), pack), labels)
                 g_loss = loss.g_loss(g_fake_logits, real_logits)
@@ -170,6 +185,9 @@ class GANRecipe(Recipe):
                 ac_fake = losses.class_loss(fake_classes, labels)
                 g_objective = g_objective + loss.ac_weight * ac_fake
                 stats = {"ac_real": ac_real.detach(), "ac_fake": ac_fake.detach()}
+            if g_extra is not None:  # a variant's own term of G's objective (InfoGAN's)
+                g_objective = g_objective + g_extra
+                stats.update(extra_stats)
         applied = self.update("generator", g_objective) and applied
         raw_D.requires_grad_(True)
         if not applied:
@@ -198,3 +216,79 @@ class GANRecipe(Recipe):
             f", {self.augment.describe()}" if self.augment is not None else ""
         )
         return {"loss": "  ".join([self.loss_cfg.name, *extras]), "step": step}
+
+
+class InfoGANRecipe(GANRecipe):
+    """InfoGAN (Chen et al. 2016; recipe=infogan, registered in recipes/infogan.py): the GAN step
+    above, with G's latents carrying codes (gan_cli.models.infogan: noise, categorical one-hots,
+    continuous codes in [-1, 1]) and a Q head on D's trunk features. D's steps are the GAN's, Q out
+    of them (not called, not in D's optimizer). In the G update, D frozen as ever, one pass of D's
+    trunk over the fakes gives both D's logits and phi; Q reads phi, and lambda_cat x the categorical
+    cross-entropy plus lambda_cont x the Gaussian NLL of the codes the fakes were drawn with join
+    G's objective. Q's parameters are a second parameter group of G's optimizer (G's rate and
+    schedule): the mutual-information terms train G and Q together."""
+
+    name = "infogan"
+    watched = {**GANRecipe.watched, "info_cat": "categorical code loss", "info_cont": "continuous code loss"}
+
+    def __init__(self, context: RecipeContext):
+        from gan_cli.models import infogan
+
+        r, G, D = context.cfg.recipe, context.generator, context.discriminator
+        self.codes = infogan.layout(G.z_dim, r.categorical, r.continuous)
+        self.learn_std = bool(r.learn_std)
+        self.lambda_cat, self.lambda_cont = float(r.lambda_cat), float(r.lambda_cont)
+        super().__init__(context)
+        infogan.attach(G, self.codes)  # sample_latent: the trainer's grids, the EMA, checkpoints' G
+        Q = infogan.build_q_head(self._phi_size(D), self.codes, self.learn_std, int(r.q_hidden))
+        Q = Q.to(self.device)
+        self.networks["q"] = Q
+        self.optimizers["generator"].add_param_group({"params": list(Q.parameters())})
+        self._categories: Tensor | None = None  # the codes of the last fakes drawn
+        self._continuous: Tensor | None = None
+
+    def _phi_size(self, D: nn.Module) -> int:
+        """The numbers of D's trunk features for one sample: one pass over two zero images in eval
+        mode (BatchNorm's statistics and spectral norm's vectors stay as they are)."""
+        was_training = D.training
+        D.eval()
+        try:
+            with torch.no_grad():
+                _, phi = D.features(torch.zeros(2, *self.context.batches.shape, device=self.device))
+        finally:
+            D.train(was_training)
+        return int(phi[0].numel())
+
+    def _draw_latent(self, n: int) -> Tensor:
+        from gan_cli.models import infogan
+
+        z, self._categories, self._continuous = infogan.draw(self.codes, n, device=self.device)
+        return z
+
+    def _judge_fakes(self, D, x: Tensor, labels: Tensor | None):
+        from gan_cli.models import infogan
+
+        logits, phi = self.networks["discriminator"].features(x)
+        q_out = self.networks["q"](phi).float()
+        cat_logits, mean, log_std = infogan.split_q(self.codes, q_out, self.learn_std)
+        extra, stats = None, {}
+        if self.codes.categorical:
+            info_cat = infogan.categorical_nll(cat_logits, self._categories)
+            extra, stats["info_cat"] = self.lambda_cat * info_cat, info_cat.detach()
+        if self.codes.continuous:
+            info_cont = infogan.gaussian_nll(self._continuous, mean, log_std)
+            term = self.lambda_cont * info_cont
+            extra, stats["info_cont"] = (term if extra is None else extra + term), info_cont.detach()
+        return logits.float(), None, extra, stats
+
+    def label(self, name: str) -> str:
+        return "Q" if name == "q" else super().label(name)
+
+    def facts(self) -> dict[str, str]:
+        facts = super().facts()
+        std = "learned std" if self.learn_std else "std 1"
+        facts["loss"] += (
+            f"  + InfoGAN ({self.codes.describe()}; lambda_cat {self.lambda_cat:g}, "
+            f"lambda_cont {self.lambda_cont:g}, {std})"
+        )
+        return facts
