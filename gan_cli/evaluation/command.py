@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import UserError
-from gan_cli.evaluation.evaluator import Evaluator
+from gan_cli.evaluation.evaluator import DEFAULT_NLL_K, Evaluator
 from gan_cli.evaluation.metrics import refuse_conditional
 from gan_cli.evaluation.results import merge_results, output_path, previous_results, write_results
+from gan_cli.registry import METRICS as REGISTRY
 
 
 @dataclass
@@ -30,6 +31,7 @@ def run(cfg: Any, note: Callable[[str], None] | None = None) -> EvalRun:
     from gan_cli import device as devices
     from gan_cli import sampling
     from gan_cli.models import contract
+    from gan_cli.sampling.loading import load_networks
 
     started = time.perf_counter()
     ckpt = sampling.resolve_checkpoint(cfg.ckpt)
@@ -46,14 +48,19 @@ def run(cfg: Any, note: Callable[[str], None] | None = None) -> EvalRun:
     conditional = contract.takes_labels(loaded.generator)
     refuse_conditional(metrics or [], conditional)  # before a classifier is trained for nothing
 
+    networks = load_networks(ckpt, target)  # a VAE's encoder: its nll and elbo
+    nll_k = _get(cfg, "nll_k", DEFAULT_NLL_K)
     evaluator = Evaluator(
-        data_cfg, cfg.features, cfg.split, cfg.n, target, cfg.batch_size, progress=True, note=note
-    )
-    names = evaluator.resolve_metrics(metrics, conditional)
-    values = evaluator.evaluate(loaded.generator, names, seed=cfg.seed)
+        data_cfg, cfg.features, cfg.split, cfg.n, target, cfg.batch_size, progress=True, note=note,
+        nll_k=nll_k,
+    )  # fmt: skip
+    names = evaluator.resolve_metrics(metrics, conditional, networks)
+    values = evaluator.evaluate(loaded.generator, names, seed=cfg.seed, networks=networks)
 
     when = dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
     facts = evaluator.describe()
+    if any(REGISTRY.get(name).needs == "likelihood" for name in names):
+        facts["nll_k"] = evaluator.nll_k
     rows = [
         {
             "metric": key,
@@ -84,3 +91,9 @@ def run(cfg: Any, note: Callable[[str], None] | None = None) -> EvalRun:
     saved = {**report, "results": merge_results(previous_results(path), rows)}
     write_results(saved, path)
     return EvalRun(path, report, rows, saved)
+
+
+def _get(cfg: Any, key: str, default: Any) -> Any:
+    """cfg.key, or default where the config has no such key (an older eval schema)."""
+    value = cfg.get(key, default) if hasattr(cfg, "get") else getattr(cfg, key, default)
+    return default if value is None else value

@@ -46,6 +46,8 @@ FEATURES = extractors.NAMES  # the registered extractors' names (features=)
 SPLITS = ("train", "test")
 DEFAULT_N = 10_000
 DEFAULT_BATCH_SIZE = 500
+DEFAULT_NLL_K = 100  # importance samples per image of metrics=nll (Burda et al. 2016 report k=5000)
+MAX_NLL_K = 100_000
 MAX_CACHED_EVALUATORS = 4
 
 
@@ -93,6 +95,7 @@ class Evaluator:
         batch_size: int = DEFAULT_BATCH_SIZE,
         progress: bool = False,
         note: Callable[[str], None] | None = None,
+        nll_k: int = DEFAULT_NLL_K,
     ) -> None:
         import torch
 
@@ -107,6 +110,10 @@ class Evaluator:
             raise UserError(f"n={n!r} is out of range: an integer >= 2")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise UserError(f"batch_size={batch_size!r} is out of range: an integer >= 1")
+        if isinstance(nll_k, bool) or not isinstance(nll_k, int) or not 1 <= nll_k <= MAX_NLL_K:
+            raise UserError(f"nll_k={nll_k!r} is out of range: an integer >= 1 and <= {MAX_NLL_K:,}")
+        self.nll_k = nll_k
+        self.real_images: Tensor | None = None  # the real sample as uint8 (likelihood metrics)
         self.data = plain_data_config(data_cfg)
         self.name = self.data.get("name")
         self.shape = tuple(data_shape(self.data))
@@ -186,7 +193,7 @@ class Evaluator:
                 f"data={self.name} split={self.split} has {real_set.num_examples} image(s); "
                 "the metrics need at least 2 real images"
             )
-        images = self._real_images(real_set, self.n_real)
+        images = self.real_images = self._real_images(real_set, self.n_real)
         labels = self._real_labels(real_set, self.n_real)
         self.real = real_features(
             self.extractor, images, self.data, self.split, self.batch_size, self._bar, labels
@@ -234,12 +241,25 @@ class Evaluator:
         return every[sample_indices(real_set.num_examples, n_real)]
 
     # -- evaluation
-    def resolve_metrics(self, metrics: Sequence[str] | None, conditional: bool = False) -> list[str]:
+    def network_metrics(self, networks: Mapping[str, Any] | None) -> list[str]:
+        """The metrics the recipe's other networks make possible here (a VAE's nll and elbo)."""
+        if not networks or not self.kind.compared_by_features:
+            return []
+        return registered.network_metrics(dict(networks), self.kind.name)
+
+    def resolve_metrics(
+        self,
+        metrics: Sequence[str] | None,
+        conditional: bool = False,
+        networks: Mapping[str, Any] | None = None,
+    ) -> list[str]:
         """The metrics to compute: the defaults for None (gan_cli.evaluation.metrics.default_metrics;
-        conditional: for a generator that takes labels, which adds cond_acc and intra_fid);
-        UserError for any that cannot apply."""
+        conditional: for a generator that takes labels, which adds cond_acc and intra_fid; networks:
+        the recipe's other networks by name, which add what they make possible first, a VAE's nll
+        and elbo); UserError for any that cannot apply."""
         if metrics is None:
             names = registered.default_metrics(self.kind.name, self.n_classes, self.features, conditional)
+            names = [*self.network_metrics(networks), *names]
             if self.real is not None and self.real.labels is None:  # a set whose labels cannot be read
                 names = [name for name in names if not registered.is_conditional(name)]
             self._check_sample_counts(names)
@@ -262,6 +282,12 @@ class Evaluator:
                 )
             if registered.is_conditional(name):
                 self._check_conditional(name, conditional)
+            accepts = entry.facts.get("accepts")
+            if accepts is not None and networks is not None and not accepts(dict(networks)):
+                raise UserError(
+                    f"metrics={name} needs a VAE's encoder (a model=vae checkpoint); this model has "
+                    f"{', '.join(['the generator', *networks])}"
+                )
         self._check_sample_counts(names)
         return names
 
@@ -346,20 +372,28 @@ class Evaluator:
             yield out
 
     def evaluate(
-        self, generator: nn.Module, metrics: Sequence[str] | None = None, seed: int = 0
+        self,
+        generator: nn.Module,
+        metrics: Sequence[str] | None = None,
+        seed: int = 0,
+        networks: Mapping[str, nn.Module] | None = None,
     ) -> dict[str, float]:
         """{result key: value} for G's n samples (None: the default metrics, with the conditional
-        ones for a G that takes labels). G is put in eval mode for the duration and given back in
-        the mode it was in. A conditional G gets generated_labels(G, seed)."""
+        ones for a G that takes labels, and those of `networks`, the recipe's other networks by
+        name). G is put in eval mode for the duration and given back in the mode it was in. A
+        conditional G gets generated_labels(G, seed)."""
         from gan_cli.models import contract
 
-        names = self.resolve_metrics(metrics, contract.takes_labels(generator))
+        names = self.resolve_metrics(metrics, contract.takes_labels(generator), networks or {})
         labels = self.generated_labels(generator, seed)
         was_training = generator.training
         generator.eval()
         try:
             description = f"generating {self.n:,} {self.kind.describe}"
-            return self._score(self._generated(generator, seed, labels), names, seed, description, labels)
+            model = {"generator": generator, "networks": dict(networks or {})}
+            return self._score(
+                self._generated(generator, seed, labels), names, seed, description, labels, model
+            )
         finally:
             generator.train(was_training)
 
@@ -376,7 +410,7 @@ class Evaluator:
         metrics."""
         import torch
 
-        names = self.resolve_metrics(metrics, labels is not None)
+        names = self.resolve_metrics(metrics, labels is not None, networks={})
         batches = samples.split(self.batch_size) if isinstance(samples, torch.Tensor) else samples
         labels = None if labels is None else torch.as_tensor(labels, dtype=torch.int64)
         return self._score(iter(batches), names, seed, "scoring the samples", labels)
@@ -413,10 +447,15 @@ class Evaluator:
         seed: int,
         description: str,
         labels: Tensor | None = None,
+        model: dict[str, Any] | None = None,
     ) -> dict[str, float]:
         started = time.perf_counter()
         with self._bar(description, math.ceil(self.n / self.batch_size)) as bar:
             context = self._context(bar.iterate(batches), seed, labels)
+        if model is not None:  # what the likelihood metrics read (metrics.Context)
+            context.generator, context.networks = model["generator"], model["networks"]
+            context.real_images, context.nll_k = self.real_images, self.nll_k
+            context.batch_size = self.batch_size
         # Where the time of the last evaluation went (generating and extracting; each metric).
         self.timings = {"samples_s": time.perf_counter() - started}
         results: dict[str, float] = {}

@@ -6,7 +6,8 @@ gan_cli.registry.METRICS. The math lives in gan_cli.metrics; here each metric sa
 - what it needs: "features" of both sets, "probs" (class probabilities of the generated set),
   "classes" (probabilities over the data set's own classes: the classifier extractor), or
   "samples" (the generated samples themselves and the real source, for kinds that are not
-  compared through features),
+  compared through features), or "likelihood" (the model's own networks and the real images: a
+  VAE's nll and elbo, offered where `accepts` says the recipe's other networks allow them),
 - the data kinds it applies to (gan_cli.data.kinds),
 - which of its results count things (shown without decimals),
 - whether it scores a conditional generator (`conditional`: the labels the samples were asked for,
@@ -24,7 +25,7 @@ functions do): the config check reads the registry before torch loads.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gan_cli.errors import UserError
@@ -47,6 +48,14 @@ class Context:
     seed: int
     samples: Tensor | None = None  # the generated samples (kinds scored on the samples)
     source: Any = None  # the real data they are scored against (e.g. a 2D mixture's modes)
+    # metrics of a model's likelihood (needs="likelihood"): the generator, the recipe's other
+    # networks by name, the real images (uint8) and the importance samples per image
+    generator: Any = None
+    networks: dict[str, Any] = field(default_factory=dict)
+    real_images: Tensor | None = None
+    nll_k: int = 100
+    batch_size: int = 500
+    cache: dict[str, Any] = field(default_factory=dict)  # work shared by metrics (nll and elbo)
 
 
 Compute = Callable[[Context], dict[str, float]]
@@ -60,8 +69,13 @@ def metric(
     needs: str = "features",
     counts: tuple[str, ...] = (),
     conditional: bool = False,
+    accepts: Callable[[dict[str, Any]], bool] | None = None,
+    leads: bool = False,
 ) -> Callable[[Compute], Compute]:
-    """Register the decorated compute function as metric `name` (see the module's docstring)."""
+    """Register the decorated compute function as metric `name` (see the module's docstring).
+    accepts: for a metric of more than the generator (needs="likelihood"), whether the recipe's
+    other networks (name -> module) make it possible; such metrics join the defaults where they do,
+    those that `leads` first (best.pt follows the first default)."""
     return REGISTRY.register(
         name,
         summary=about,
@@ -70,6 +84,8 @@ def metric(
         needs=needs,
         counts=tuple(counts),
         conditional=bool(conditional),
+        accepts=accepts,
+        leads=bool(leads),
     )
 
 
@@ -162,6 +178,46 @@ def _intra_fid(ctx: Context) -> dict[str, float]:
     return {"intra_fid": value}
 
 
+def has_variational_encoder(networks: dict[str, Any]) -> bool:
+    """A VAE's networks: an "encoder" giving q(z | x) (gan_cli.models.autoencoder.Encoder)."""
+    return bool(getattr(networks.get("encoder"), "variational", False))
+
+
+def _bounds(ctx: Context) -> dict[str, float]:
+    """nll and elbo from one pass over the real images (shared through ctx.cache)."""
+    if "likelihood" not in ctx.cache:
+        from gan_cli.metrics.likelihood import model_bounds
+
+        ctx.cache["likelihood"] = model_bounds(
+            ctx.generator, ctx.networks["encoder"], ctx.real_images, ctx.nll_k, ctx.seed, ctx.batch_size
+        )
+    return ctx.cache["likelihood"]
+
+
+@metric(
+    "nll",
+    {"nll": "min"},
+    "negative log-likelihood bound of a VAE, nats per real image: -L_k, k importance samples "
+    "(Burda 2016), an upper bound on the true NLL",
+    needs="likelihood",
+    accepts=has_variational_encoder,
+    leads=True,
+)
+def _nll(ctx: Context) -> dict[str, float]:
+    return {"nll": _bounds(ctx)["nll"]}
+
+
+@metric(
+    "elbo",
+    {"elbo": "max"},
+    "evidence lower bound of a VAE, nats per real image (Kingma & Welling 2014), closed-form KL",
+    needs="likelihood",
+    accepts=has_variational_encoder,
+)
+def _elbo(ctx: Context) -> dict[str, float]:
+    return {"elbo": _bounds(ctx)["elbo"]}
+
+
 @metric(
     "modes",
     {"modes_captured": "max", "high_quality_pct": "max", "kl_uniform": "min"},
@@ -245,6 +301,22 @@ def primary_metric_direction(name: str) -> str:
 def count_keys() -> set[str]:
     """The result keys that count things (classes covered, modes captured)."""
     return {key for entry in REGISTRY for key in entry.counts}
+
+
+def network_metrics(networks: dict[str, Any], kind: str = "image") -> list[str]:
+    """The registered metrics of more than the generator that these networks (the recipe's other
+    networks by name) make possible, for data of `kind`: a VAE's nll (it leads) and elbo."""
+    names = [
+        entry.name
+        for entry in REGISTRY
+        if entry.facts.get("accepts") is not None and kind in entry.kinds and entry.accepts(networks)
+    ]
+    return sorted(names, key=lambda name: not REGISTRY.get(name).facts.get("leads", False))
+
+
+def first_key(name: str) -> str:
+    """The first result key of metric `name` (what best.pt follows when it leads the list)."""
+    return next(iter(REGISTRY.get(name).keys))
 
 
 def compute(name: str, context: Context) -> dict[str, float]:

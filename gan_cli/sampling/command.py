@@ -32,6 +32,8 @@ def run(cfg: Any, run_dir: str | os.PathLike | None = None) -> list[Path]:
 
     cfg has the keys of gan_cli.commands.config.SampleConfig (and `class`), already checked by
     validate_sample. A conditional generator's samples follow class= / classes= (labels.py says how).
+    reconstruct=true (an autoencoder checkpoint): test images over their reconstructions instead
+    (reconstruct.py).
     """
     request = classes.request_of(cfg)
     ckpt = resolve_checkpoint(cfg.ckpt)  # before torch is imported: a wrong path answers at once
@@ -41,6 +43,10 @@ def run(cfg: Any, run_dir: str | os.PathLike | None = None) -> list[Path]:
 
     target = devices.resolve(cfg.device)
     loaded = load_generator(ckpt, target, use_ema=cfg.use_ema)
+    if _read(cfg, "reconstruct", False):  # an autoencoder's test images over their reconstructions
+        from gan_cli.sampling import reconstruct
+
+        return reconstruct.run(cfg, ckpt, loaded, target, run_dir)
     kind = loaded.kind
     if cfg.interpolate and not kind.interpolates:
         raise UserError(
@@ -110,3 +116,12 @@ def run(cfg: Any, run_dir: str | os.PathLike | None = None) -> list[Path]:
         where = error.filename or ", ".join(map(str, paths.values()))
         raise UserError(f"cannot write {where} ({error.strerror or error})") from None
     return list(paths.values())
+
+
+def _read(cfg: Any, key: str, default: Any = None) -> Any:
+    """cfg.key, or default where the sample config has no such key."""
+    try:
+        value = cfg.get(key, default) if hasattr(cfg, "get") else getattr(cfg, key, default)
+    except Exception:  # noqa: BLE001 - a struct config without the key
+        return default
+    return default if value is None else value

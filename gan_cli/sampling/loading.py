@@ -98,6 +98,33 @@ def load_generator(path: str | os.PathLike, device: Any = "cpu", use_ema: bool =
     return Loaded(path, generator, shape, config["data"], step if isinstance(step, int) else None, weights)
 
 
+def load_networks(path: str | os.PathLike, device: Any = "cpu") -> dict[str, nn.Module]:
+    """The recipe's other networks by name (eval mode, on the device), where the model family builds
+    them in its second slot and the checkpoint holds exactly one: a VAE's "encoder". Empty for a
+    GAN (its discriminator is no use to sampling or scoring) and for checkpoints without them."""
+    from gan_cli import models
+    from gan_cli.outputs import checkpoint
+
+    path = Path(path)
+    payload = checkpoint.load(path, expect=checkpoint.FOR_SAMPLING)
+    saved = payload.get("networks") or {}
+    if payload.get("recipe", "gan") == "gan" or len(saved) != 1:
+        return {}
+    (name, state), config = next(iter(saved.items())), payload["config"]
+    shape = tuple(payload["shape"]) if "shape" in payload else None
+    if shape is None:
+        return {}
+    try:
+        built = models.build(SimpleNamespace(**config["model"]), shape, int(payload.get("n_classes") or 0))
+    except UserError as error:
+        raise UserError(f"{path}: {error}") from None
+    if not isinstance(built, tuple) or len(built) < 2:
+        return {}
+    network = built[1]
+    checkpoint.load_weights(network, state, path, name)
+    return {name: network.to(device).eval()}
+
+
 def real_source(data_cfg: dict[str, Any]) -> Any:
     """The real data a view draws beside the samples (a 2D mixture), rebuilt from the checkpoint's
     data config: only for kinds whose view needs it (DataKind.view_needs_source)."""

@@ -219,7 +219,7 @@ class Trainer:
         self.overrides = list(overrides or [])  # the command line, so `resume=` can compose it again
         self.total_steps = total_steps(cfg, batches.num_examples, recipe.examples_per_step)
         self.step = 0
-        self.evaluation = evaluation
+        self.evaluation = self._with_network_metrics(evaluation)
         self.best: dict[str, Any] | None = None  # {"metric", "value", "step"} of best.pt
         self.last_eval: dict[str, float] = {}
         self._skip_nonfinite = cfg.get("on_nan", "stop") == "skip"
@@ -269,6 +269,33 @@ class Trainer:
     @property
     def networks(self) -> dict[str, torch.nn.Module]:
         return self.recipe.networks
+
+    @property
+    def other_networks(self) -> dict[str, torch.nn.Module]:
+        """The recipe's networks but the generator, by name: metrics that need more than the
+        generator read them (a VAE's likelihood needs its "encoder")."""
+        return {name: net for name, net in self.recipe.networks.items() if name != GENERATOR}
+
+    def _with_network_metrics(self, evaluation: Evaluation | None) -> Evaluation | None:
+        """Default metrics (trainer.eval_metrics=null) also hold those the recipe's other networks
+        make possible (a VAE's nll and elbo, first, so best.pt follows nll unless
+        trainer.eval_primary says otherwise); the evaluator says which (network_metrics)."""
+        if evaluation is None or self.cfg.get("eval_metrics") is not None:
+            return evaluation
+        extra = [
+            name
+            for name in evaluation.evaluator.network_metrics(self.other_networks)
+            if name not in (evaluation.metrics or [])
+        ]
+        if not extra:
+            return evaluation
+        from gan_cli.evaluation import metrics as registered
+
+        evaluation.metrics = [*extra, *(evaluation.metrics or [])]
+        if self.cfg.get("eval_primary") is None:
+            evaluation.primary = registered.first_key(evaluation.metrics[0])
+            evaluation.direction = registered.primary_metric_direction(evaluation.primary)
+        return evaluation
 
     @property
     def view_noise(self) -> Tensor:
@@ -372,7 +399,9 @@ class Trainer:
         """Scores the EMA generator when there is one, else the generator (in eval mode)."""
         generator = self.ema.module if self.ema is not None else self.recipe.generator
         evaluation = self.evaluation
-        results = evaluation.evaluator.evaluate(generator, evaluation.metrics, seed=evaluation.seed)
+        results = evaluation.evaluator.evaluate(
+            generator, evaluation.metrics, seed=evaluation.seed, networks=self.other_networks
+        )
         self.last_eval = {key: float(value) for key, value in results.items()}
         return self.last_eval
 
@@ -433,13 +462,18 @@ class Trainer:
             self._interval_keys and set(self._interval_keys) <= set(extra)
         ):
             record.update(self.interval_metrics())
-        record.update(extra)
+        record.update(self._beside_stats(extra))
         self.history.append(record)
         self.reporter.log(self.step, record)
         self.stats.reset()
         self._skipped_interval = dict.fromkeys(self._skipped_interval, 0)
         self._interval_io = 0.0
         self._interval_start = time.perf_counter()
+
+    def _beside_stats(self, results: dict[str, float]) -> dict[str, float]:
+        """Evaluation results as logged beside the recipe's statistics: a result named like a
+        statistic (a VAE's test elbo and its training elbo) is logged as eval_<name>."""
+        return {f"eval_{key}" if key in self.stats.names else key: value for key, value in results.items()}
 
     @property
     def epoch(self) -> float:
@@ -482,6 +516,13 @@ class Trainer:
         except UserError as error:
             raise UserError(f"{error}; {self._saved()}") from None
         self.reporter.image(self.step, "samples", image)
+        # a recipe's own views (an autoencoder's reconstructions): samples/<name>_step_N.png
+        for name, view in getattr(self.recipe, "views", dict)().items():
+            try:
+                plots.save_png(view, self.run_dir / "samples" / f"{name}_step_{self.step:07d}.png")
+            except UserError as error:
+                raise UserError(f"{error}; {self._saved()}") from None
+            self.reporter.image(self.step, name, view)
         return path
 
     def checkpoint_payload(self) -> dict[str, Any]:
@@ -612,7 +653,7 @@ class Trainer:
             if key in final:
                 summary[key] = final[key]
         if self.evaluation is not None:
-            summary.update(self.last_eval)
+            summary.update(self._beside_stats(self.last_eval))
             summary["primary_metric"] = self.evaluation.primary
             summary["primary_direction"] = self.evaluation.direction
             summary["extractor"] = self.evaluation.evaluator.extractor_name
