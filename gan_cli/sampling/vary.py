@@ -124,3 +124,21 @@ def _listed(prefix: str, count: int) -> str:
     names = ", ".join(f"{prefix}{i}" for i in range(count))
     kind = "categorical" if prefix == "cat" else "continuous"
     return f"{count} {kind} code{'s' if count != 1 else ''} ({names})"
+
+
+def render(
+    generator: Any, spec: str, n: int, steps: int, seed: int, device: Any, batch_size: int, labels: Any = None
+) -> tuple[Tensor, VaryGrid]:
+    """The grid's images (rows * columns, *shape), float32 on the CPU in G's range, row-major, and the
+    grid: what `gan sample vary=` writes with write_grid(images, grid.columns, path). labels: one per
+    image for a conditional generator (None otherwise)."""
+    import math
+
+    import torch
+
+    from gan_cli.sampling.generation import generate
+
+    found = grid(generator, spec, n, steps, seed)
+    batches = found.latents.split(batch_size)
+    images = generate(generator, batches, device, math.ceil(found.latents.shape[0] / batch_size), labels)
+    return torch.cat(list(images)), found

@@ -91,10 +91,10 @@ def test_an_infogan_checkpoint_rebuilds_a_generator_with_its_codes(tmp_path):
     G = loading.load_generator(path).generator
     infogan.attach_from_config(G, config)  # what sampling.loading does for an InfoGAN run (the hook)
     assert G.info_codes == infogan.layout(16, [5], 1)
-    grid = vary.grid(G, "cat0", n=10)
-    with torch.no_grad():
-        images = G(grid.latents)
+    images, grid = vary.render(G, "cat0", n=10, steps=8, seed=0, device="cpu", batch_size=64)
     assert images.shape == (10, 1, 28, 28) and (grid.rows, grid.columns) == (5, 2)
+    with torch.no_grad():
+        assert torch.allclose(images, G(grid.latents), atol=1e-6)  # row-major: row r is category r
     assert (
         infogan.attach_from_config(loading.load_generator(path).generator, train_config("data=mnist"))
         is not None
