@@ -1,6 +1,16 @@
 """Shared options: slow tests (end-to-end training runs) run with --slow, as .ci/run does."""
 
+import os
+
 import pytest
+
+# Under pytest-xdist (-n N) each worker, and every `gan` process it starts, gets its share of the
+# cores: torch's default of one thread per core in every process oversubscribes the machine N-fold,
+# which made parallel runs slower than serial ones here (2 cores). An explicit setting wins.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.setdefault("OMP_NUM_THREADS", str(_share))
+    os.environ.setdefault("MKL_NUM_THREADS", str(_share))
 
 
 def pytest_addoption(parser):
