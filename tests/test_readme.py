@@ -68,6 +68,7 @@ REFUSED_OFFLINE = [  # the first match counts: a missing plugin is found before 
     ("hydra/sweeper=optuna", r'pip install -e "\.\[optuna\]"'),
     ("device=cuda", r"CUDA is not available|cifar10"),
     ("data=mnist", r"download"),
+    ("logger=[jsonl,wandb]", r"wandb login.*WANDB_API_KEY.*WANDB_MODE=offline"),  # online W&B, no key here
 ]
 # placeholder run folders of another data set are replaced by this test's run of a similar one
 PLACEHOLDER_RUNS = {"ring8": "ring8", "fashion_mnist": "fashion_mnist", "mnist": "fashion_mnist"}

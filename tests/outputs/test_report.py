@@ -202,3 +202,28 @@ def test_gan_report_on_a_real_two_job_sweep_and_one_of_its_runs(tmp_path):
     for name in {key for record in records for key in record} - {"step", "epoch", "time", "skipped"}:
         assert name in page.all_text()
     assert len(page.images) == len(list((jobs[0] / "samples").glob("step_*.png"))) == 3
+
+
+def browser() -> str | None:
+    """A headless Chromium, where one is installed (Debian: apt-get install chromium)."""
+    import shutil
+
+    return next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)), None)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(browser() is None, reason="no Chromium to screenshot with (Debian: apt-get install chromium)")
+def test_a_headless_browser_draws_the_report(tmp_path, capsys):
+    import subprocess
+
+    run = make_run(tmp_path / "10-00-00-mlp-ring8")
+    path, _ = report_of(run, capsys)
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [browser(), "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}",
+         "--window-size=1200,1600", f"--screenshot={shot}", f"file://{path}"],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    picture = Image.open(shot).convert("L")
+    histogram = picture.histogram()
+    assert max(histogram) < 0.98 * sum(histogram)  # not one blank colour: text, plots and grids drew
