@@ -58,6 +58,9 @@ def curve(name: str, points: Sequence[tuple[float, float]]) -> str:
     if points:
         xs, ys = zip(*points, strict=True)
         axes.plot(xs, ys, marker="o" if len(points) <= 30 else None, markersize=3, linewidth=1.2)
+    from matplotlib.ticker import MaxNLocator
+
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole: no tick at step 2.5
     axes.set_xlabel("step")
     axes.set_title(name, fontsize=10)
     axes.grid(alpha=0.3)

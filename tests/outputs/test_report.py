@@ -1,6 +1,7 @@
 """`gan report FOLDER`: one self-contained report.html of a run or a sweep (gan_cli/report/), on
 folders written by hand from the documented layouts (README "The run folder", "Sweeps"); one slow
-test runs the real `gan train -m` and `gan report`. A headless-browser screenshot is not taken here."""
+test runs the real `gan train -m` and `gan report`; where Chromium is installed, a headless
+screenshot of a report must not be blank."""
 
 import json
 import sys
@@ -208,11 +209,20 @@ def browser() -> str | None:
     """A headless Chromium, where one is installed (Debian: apt-get install chromium)."""
     import shutil
 
-    return next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)), None)
+    return next(
+        (
+            shutil.which(name)
+            for name in ("chromium", "chromium-browser", "google-chrome")
+            if shutil.which(name)
+        ),
+        None,
+    )
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(browser() is None, reason="no Chromium to screenshot with (Debian: apt-get install chromium)")
+@pytest.mark.skipif(
+    browser() is None, reason="no Chromium to screenshot with (Debian: apt-get install chromium)"
+)
 def test_a_headless_browser_draws_the_report(tmp_path, capsys):
     import subprocess
 
