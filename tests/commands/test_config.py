@@ -106,7 +106,8 @@ def test_image_models_refuse_2d_data():
 def test_unknown_group_option_lists_the_valid_ones():
     with pytest.raises(Exception) as caught:
         compose_train("model=stylegan")
-    assert one_line(caught.value) == "Could not find 'model/stylegan'; valid options: dcgan, mlp, resnet"
+    valid = "ae, dcgan, mlp, resnet, vae"
+    assert one_line(caught.value) == f"Could not find 'model/stylegan'; valid options: {valid}"
 
 
 def test_folder_channels_default_to_auto_and_take_1_3_or_auto():
@@ -197,6 +198,7 @@ def test_option_files_write_no_value_their_schema_already_gives():
     import yaml
 
     from gan_cli.commands.config import GROUPS, group_schemas
+    from gan_cli.registry import RECIPES
 
     configs = Path(__file__).resolve().parents[2] / "configs"
     schemas = group_schemas()
@@ -204,7 +206,11 @@ def test_option_files_write_no_value_their_schema_already_gives():
         for path in sorted((configs / group).glob("*.yaml")):
             option = path.stem
             content = yaml.safe_load(path.read_text())
-            assert content["defaults"] == [f"/{group}_{option}_schema", "_self_"], path
+            defaults = content["defaults"]
+            # between them only the recipe a family trains with by default (docs/architecture.md)
+            recipes = [{"override /recipe@_global_.recipe": name} for name in RECIPES.names()]
+            assert defaults[0] == f"/{group}_{option}_schema" and defaults[-1] == "_self_", path
+            assert all(line in recipes for line in defaults[1:-1]), path
             assert content["name"] == option, path
             fields = {f.name: f for f in dataclasses.fields(schemas[group][option])}
             for key, value in content.items():
