@@ -64,6 +64,16 @@ class TrainerConfig:
 
 
 @dataclass
+class FinetuneConfig:
+    """How a run started with init_from= takes the checkpoint (gan_cli/training/finetune.py)."""
+
+    use_ema: bool = True  # G starts from the checkpoint's EMA generator when it has one
+    keep_optimizer: bool = False  # carry the optimizers' moments over (default: fresh optimizers)
+    freeze_d: int = 0  # D's first N blocks (from the input) get no gradient: FreezeD (Mo et al. 2020)
+    freeze_g: int = 0  # G's first N blocks (from the latent) likewise
+
+
+@dataclass
 class TrainConfig:
     model: Any = MISSING
     data: Any = MISSING
@@ -73,6 +83,8 @@ class TrainConfig:
     device: str = "auto"
     seed: int = 0
     resume: Optional[str] = None  # checkpoint to continue from (set by the `resume=` handling in cli.py)
+    init_from: Optional[str] = None  # a checkpoint or run folder whose weights a new run starts from
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
 
 
 # ---- gan sample ---------------------------------------------------------------------------------
@@ -246,6 +258,8 @@ RANGES: dict[str, dict[str, Range]] = {
         "trainer.ema.decay": Range(0.0, 1.0, high_open=True, note="0 = off"),
         "trainer.eval_every": Range(0, MAX_STEPS, null=True, note="0 = off"),
         "trainer.eval_n": Range(2, MAX_SAMPLES),
+        "finetune.freeze_d": Range(0, 1000, note="D's first N blocks; 0 = none"),
+        "finetune.freeze_g": Range(0, 1000, note="G's first N blocks; 0 = none"),
     },
     "sample": {
         "n": Range(1, MAX_SAMPLES),
@@ -266,7 +280,7 @@ CLASS_RANGE = Range(0, MAX_CLASSES - 1, null=True, note="a class of the checkpoi
 
 # Keys that name files or folders: each name in them must fit the file system.
 PATH_KEYS: dict[str, tuple[str, ...]] = {
-    "train": ("data.root", "data.path", "resume"),
+    "train": ("data.root", "data.path", "resume", "init_from"),
     "sample": ("ckpt", "out"),
     "eval": ("ckpt", "out", "data_root"),
 }

@@ -85,8 +85,14 @@ def rewrite_arguments(args: list[str], outputs: Path = OUTPUTS) -> list[str]:
     `resume=<checkpoint>` and `hydra.run.dir=<run folder>` (quoted for Hydra where a path needs
     it). Other arguments stay as they are."""
     position = next((i for i, a in enumerate(args) if a.startswith("resume=")), None)
+    start = next((i for i, a in enumerate(args) if a.startswith("init_from=")), None)
+    if position is not None and start is not None and _given(args[start]) and _given(args[position]):
+        raise UserError(
+            "resume= and init_from= cannot be combined: resume= continues a run in its own folder, "
+            "init_from= starts a new run from a checkpoint's weights; give one"
+        )
     if position is None:
-        return args
+        return rewrite_init_from(args) if start is not None else args
     target = os.path.expanduser(paths.literal_value(args[position]))  # as printed: quoted for Hydra
     if target in ("", "null"):
         return args[:position] + args[position + 1 :]
@@ -97,6 +103,30 @@ def rewrite_arguments(args: list[str], outputs: Path = OUTPUTS) -> list[str]:
     continued = [paths.override("resume", ckpt.resolve()), paths.override("hydra.run.dir", run_dir.resolve())]
     inserted = [*inherited, *continued]
     return args[:position] + inserted + args[position + 1 :]
+
+
+def _given(argument: str) -> bool:
+    return paths.literal_value(argument) not in ("", "null")
+
+
+def rewrite_init_from(args: list[str]) -> list[str]:
+    """`init_from=<checkpoint | run folder>` -> `init_from=<its checkpoint, absolute>`, and, unless
+    the command line picks one, `model=<the checkpoint's family>`: the run folder is named after the
+    model it trains, and its config composes with that family's schema (the checkpoint's model keys
+    are taken in `gan train`'s build, gan_cli.training.finetune)."""
+    position = next(i for i, a in enumerate(args) if a.startswith("init_from="))
+    if not _given(args[position]):
+        return args
+    from gan_cli.training import finetune  # imports torch: only when fine-tuning, which trains next
+
+    target = os.path.expanduser(paths.literal_value(args[position]))
+    source = finetune.source_path(target).resolve()
+    rewritten = [*args[:position], paths.override("init_from", source), *args[position + 1 :]]
+    if any(_key(a) == "model" for a in args if "=" in a and not a.startswith("-")):
+        return rewritten
+    payload = finetune.load_source(str(source))
+    name = (payload.get("config") or {}).get("model", {}).get("name")
+    return [*rewritten, f"model={name}"] if name else rewritten
 
 
 # Keys a resumed run may change: how long and how it trains, not what it trains.

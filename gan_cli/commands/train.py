@@ -85,11 +85,11 @@ def build(
     from gan_cli.training.trainer import Trainer, total_steps
 
     run_dir = Path(run_dir)
+    saved = checkpoint.load(cfg.resume, expect=checkpoint.FOR_RESUME) if cfg.resume else None
+    source = _take_model_config(cfg, saved, overrides)  # init_from: the model config is the checkpoint's
     run_dir.mkdir(parents=True, exist_ok=True)
     config = OmegaConf.to_container(cfg, resolve=True)
-    saved = None
-    if cfg.resume:
-        saved = checkpoint.load(cfg.resume, expect=checkpoint.FOR_RESUME)
+    if saved:
         check_compatible(saved["config"], config)
     target = device.resolve(cfg.device)
     # every part of the run asks one context which rank writes (distributed.current() reads
@@ -101,10 +101,16 @@ def build(
     generator, discriminator = models.build(
         cfg.model, batches.shape, batches.n_classes, pack=cfg.trainer.get("pack", 1), data_name=cfg.data.name
     )
+    started = None
+    if source is not None:
+        started = _start_from(cfg, source, generator, discriminator, batches, overrides)
+    frozen = _freeze(cfg, generator, discriminator)
     generator, discriminator = generator.to(target), discriminator.to(target)
     recipe = recipe_entry.builder(
         RecipeContext(cfg, generator, discriminator, batches, target, switches, context)
     )
+    if source is not None:
+        _carry_over(cfg, source, recipe, frozen)
 
     steps = total_steps(cfg.trainer, batches.num_examples, recipe.examples_per_step)
     resume_step = saved["step"] if saved else None
@@ -125,7 +131,8 @@ def build(
         "run folder": str(run_dir),
         "model": f"{cfg.model.name}  {counts} params",
         "data": f"{cfg.data.name}  {batches.num_examples:,} x {tuple(batches.shape)}"
-        + _auto_channels(cfg, batches),
+        + _auto_channels(cfg, batches)
+        + (f"  ({batches.subset.describe()})" if getattr(batches, "subset", None) else ""),
         **({"recipe": recipe.name} if recipe.name != "gan" else {}),  # the default goes without saying
         **({"loss": recipe_facts["loss"]} if "loss" in recipe_facts else {}),
         **({"optim": f"{cfg.optim.name}  lr {rates}"} if recipe.optimizers else {}),
@@ -137,6 +144,9 @@ def build(
     }
     if saved:
         facts["resumed"] = f"from {cfg.resume} at step {resume_step:,}"
+    if started is not None:
+        started.frozen = {label: names for label, (names, _) in frozen.items()}
+        facts["init_from"] = started.describe()
     hparams = {
         "model": cfg.model.name,
         "data": cfg.data.name,
@@ -171,6 +181,123 @@ def build(
     if saved:
         trainer.restore(saved)  # also sets this run's rates, which a resume may change
     return Training(trainer, reporter, facts, hparams)
+
+
+def _take_model_config(cfg: DictConfig, saved: dict | None, overrides: list[str] | None) -> dict | None:
+    """With init_from=: cfg.model becomes the checkpoint's model config, with the model keys the
+    command line gives on top (a resumed fine-tuning run: the model config its checkpoint recorded).
+    Returns the source checkpoint's payload when its weights are to be loaded (a new run), else None."""
+    t = cfg.finetune
+    if not cfg.get("init_from"):
+        for key in ("freeze_d", "freeze_g"):
+            if t[key]:
+                raise UserError(
+                    f"finetune.{key}={t[key]} freezes weights a checkpoint gave: add init_from=..."
+                )
+        if t.keep_optimizer:
+            raise UserError(
+                "finetune.keep_optimizer=true carries a checkpoint's optimizers: add init_from=..."
+            )
+        return None
+    from gan_cli.training import finetune
+
+    source = None
+    if saved is not None:
+        model = dict(saved["config"]["model"])
+    else:
+        source = finetune.load_source(cfg.init_from)
+        current = OmegaConf.to_container(cfg.model, resolve=True)
+        saved_model = dict(source["config"]["model"])
+        model = finetune.merged_model_config(saved_model, current, finetune.user_model_keys(overrides))
+    with open_dict(cfg.model):
+        for key, value in model.items():
+            if key in cfg.model:
+                cfg.model[key] = value
+    validate(cfg, overrides)
+    return source
+
+
+def _start_from(cfg: DictConfig, source: dict, generator, discriminator, batches, overrides):
+    """Load the checkpoint's weights into the new networks (class-dependent ones re-initialized
+    when the class count differs); one line for weights that do not fit."""
+    from gan_cli import models
+    from gan_cli.training import finetune
+
+    g_state, g_from = finetune.generator_state(source, cfg.finetune.use_ema)
+    states = {"generator": g_state}
+    d_state = (source.get("networks") or {}).get("discriminator")
+    if d_state is not None and discriminator is not None:
+        states["discriminator"] = d_state
+    networks = {"generator": generator, "discriminator": discriminator}
+    given = finetune.user_model_keys(overrides)
+    source_classes = int(source.get("n_classes") or 0)
+
+    def probe():
+        pack = cfg.trainer.get("pack", 1)
+        g, d = models.build(cfg.model, batches.shape, source_classes, pack=pack, data_name=cfg.data.name)
+        return {"generator": g, "discriminator": d}
+
+    reinitialized = finetune.load_into(
+        networks,
+        states,
+        lambda first: finetune.diagnose(source, cfg, batches.shape, given, first),
+        probe if source_classes != batches.n_classes and source_classes > 0 else None,
+    )
+    labels = {"generator": "G", "discriminator": "D"}
+    started = finetune.Started(source["_path"], int(source.get("step", 0)), g_from)
+    started.reinitialized = {labels[k]: v for k, v in reinitialized.items()}
+    if reinitialized:
+        started.generator_from += f"; {source_classes} classes in the checkpoint, {batches.n_classes} here"
+    return started
+
+
+def _freeze(cfg: DictConfig, generator, discriminator) -> dict[str, tuple[list[str], list[str]]]:
+    """finetune.freeze_d / freeze_g: label -> (frozen parameter names, parameter names before)."""
+    from gan_cli.training import finetune
+
+    frozen = {}
+    for label, key, network in (("D", "freeze_d", discriminator), ("G", "freeze_g", generator)):
+        count = int(cfg.finetune[key])
+        if network is None or count == 0:
+            continue
+        before = [name for name, _ in network.named_parameters()]
+        names = finetune.freeze(network, count, f"finetune.{key}", f"{label} (model={cfg.model.name})")
+        frozen[label] = (names, before)
+    return frozen
+
+
+def _carry_over(cfg: DictConfig, source: dict, recipe, frozen) -> None:
+    """The recipe's other networks (an encoder, a Q head) from the checkpoint, and with
+    finetune.keep_optimizer=true its optimizers' moments (of the parameters still trained)."""
+    from gan_cli.outputs import checkpoint
+    from gan_cli.training import finetune
+
+    saved_networks = source.get("networks") or {}
+    path = Path(source["_path"])
+    for name, network in recipe.networks.items():
+        if name in ("generator", "discriminator") or name not in saved_networks:
+            continue
+        checkpoint.load_weights(network, saved_networks[name], path, name)
+    if not cfg.finetune.keep_optimizer:
+        return
+    saved_optimizers = source.get("optimizers") or {}
+    for name, optimizer in recipe.optimizers.items():
+        if name not in saved_optimizers:
+            raise UserError(f"finetune.keep_optimizer=true: {path} has no '{name}' optimizer")
+        label = recipe.label(name)
+        parameters = [p for group in optimizer.param_groups for p in group["params"]]
+        if label in frozen:
+            names, before = frozen[label]
+            positions = finetune.frozen_positions(before, names)
+        else:
+            positions = list(range(len(parameters)))
+        if len(positions) != len(parameters):
+            raise UserError(
+                f"finetune.keep_optimizer=true: the '{name}' optimizer holds {len(parameters)} tensors here "
+                f"and the checkpoint's {len(positions)}; use finetune.keep_optimizer=false"
+            )
+        state = finetune.carried_optimizer_state(saved_optimizers[name], positions, parameters)
+        checkpoint.load_weights(optimizer, state, path, f"{name} optimizer")
 
 
 def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> dict[str, Any]:

@@ -18,7 +18,9 @@ from gan_cli.errors import UserError
 from gan_cli.registry import DATA, import_modules
 
 # Modules of this package that are not data sets: readers, stores and facts shared by them.
-HELPERS = frozenset({"batches", "config_fields", "image_files", "kinds", "memory", "shapes", "streaming"})
+HELPERS = frozenset(
+    {"batches", "config_fields", "image_files", "kinds", "memory", "shapes", "streaming", "subsets"}
+)
 
 import_modules(__name__, HELPERS)
 

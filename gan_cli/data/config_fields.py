@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, List, Optional  # noqa: UP035 - OmegaConf reads these annotations
 
 from gan_cli.errors import UserError
 
@@ -43,6 +43,36 @@ class DataConfig:
         DATA_ROOT_DEFAULT  # the data sets' folder (torchvision layout under it); GAN_DATA_DIR overrides
     )
     download: bool = False  # fetch the files when they are missing
+
+
+@dataclass
+class ImageDataConfig(DataConfig):
+    """Keys every image data set has besides DataConfig's: which of its images a run uses
+    (gan_cli/data/subsets.py: labels renumbered in the order of data.classes; data.limit after a
+    shuffle seeded by data.subset_seed, on training images only)."""
+
+    classes: Optional[List[int]] = None  # keep these classes; null: all  # noqa: UP006, UP045
+    limit: Optional[int] = None  # keep this many images after a seeded shuffle; null: all  # noqa: UP045
+    subset_seed: int = 0  # the shuffle data.limit draws from
+
+
+# Ranges of the subset keys (a list's range holds for each element), for each image set's registration.
+SUBSET_RANGES_SPEC = {"classes": (0, 99_999), "limit": (1, 10**9), "subset_seed": (0, 2**32 - 1)}
+
+
+def subset_ranges() -> dict[str, Any]:
+    from gan_cli.registry import Range
+
+    low, high = SUBSET_RANGES_SPEC["classes"]
+    return {
+        "classes": Range(low, high, null=True, note="null: every class"),
+        "limit": Range(*SUBSET_RANGES_SPEC["limit"], null=True, note="null: every image"),
+        "subset_seed": Range(*SUBSET_RANGES_SPEC["subset_seed"]),
+    }
+
+
+# The subset keys set to "everything": what the evaluation classifier trains on (the full set).
+FULL_SET = {"classes": None, "limit": None}
 
 
 def schema_default(schema: type, key: str) -> Any:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gan_cli.data.config_fields import DataConfig, read_field
+from gan_cli.data.config_fields import ImageDataConfig, read_field, subset_ranges
 from gan_cli.errors import DataNotFoundError, UserError
 from gan_cli.registry import DATA, Range
 
@@ -35,7 +35,7 @@ WORKERS_PER_CORE = 4
 
 
 @dataclass
-class FolderData(DataConfig):
+class FolderData(ImageDataConfig):
     name: str = "folder"
     path: str = "???"  # required: data.path=/path/to/images (searched recursively)
     image_size: int = 64  # shorter side resized to this, then center-cropped square
@@ -245,12 +245,15 @@ def readable_files(listing: ImageListing, settings: FolderSettings) -> ImageFile
         "channels": Range(1, 3, note="1 or 3", words=(AUTO,)),
         "workers": Range(0, WORKERS_PER_CORE * (os.cpu_count() or 1), note=f"{WORKERS_PER_CORE} per core"),
         "max_memory_mb": Range(0, 2**20),
+        **subset_ranges(),
     },
     kind="image",
     shape=folder_shape,
     check=_check,
 )
 def build_folder(cfg: Any, device: torch.device, batch_size: int) -> InMemoryImages | StreamingImages:
+    from gan_cli.data import subsets
+    from gan_cli.data.image_files import ImageListing
     from gan_cli.data.memory import InMemoryImages, fits_in_memory
     from gan_cli.data.streaming import StreamingImages
 
@@ -258,11 +261,20 @@ def build_folder(cfg: Any, device: torch.device, batch_size: int) -> InMemoryIma
     listing = _list_images(settings)
     settings = dataclasses.replace(settings, channels=resolve_channels(cfg, listing))
     n_classes = len(listing.class_names)
+    # the subset is chosen from the file list, so only the files kept are decoded
+    files, labels, n_classes, subset = subsets.take_list(
+        listing.files, listing.labels, n_classes, cfg, what=f"data=folder at {settings.path}"
+    )
+    if subset is not None:
+        names = listing.class_names
+        if subset.classes is not None:
+            names = [listing.class_names[c] for c in subset.classes]
+        listing = ImageListing(files, labels, names)
     decoded_bytes = len(listing.files) * settings.channels * settings.image_size**2
     # A data.max_memory_mb beyond the machine's memory cannot be honoured: such a set streams.
     if decoded_bytes <= settings.max_memory_mb * 2**20 and fits_in_memory(decoded_bytes):
         images, labels = decode_all(listing, settings)
-        return InMemoryImages(images, labels, n_classes, device, batch_size)
+        return InMemoryImages(images, labels, n_classes, device, batch_size, subset=subset)
     logger.info(
         "streaming %d images from %s: %d MiB decoded exceeds data.max_memory_mb=%d or this machine's memory",
         len(listing.files),
@@ -270,4 +282,6 @@ def build_folder(cfg: Any, device: torch.device, batch_size: int) -> InMemoryIma
         decoded_bytes >> 20,
         settings.max_memory_mb,
     )
-    return StreamingImages(readable_files(listing, settings), n_classes, device, batch_size, settings.workers)
+    return StreamingImages(
+        readable_files(listing, settings), n_classes, device, batch_size, settings.workers, subset=subset
+    )

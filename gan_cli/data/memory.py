@@ -7,6 +7,7 @@ reproducible, saving/restoring the RNG state resumes a run exactly, and nothing 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import torch
 
@@ -36,7 +37,9 @@ class InMemoryImages:
         n_classes: int,
         device: torch.device,
         batch_size: int,
+        subset: Any = None,
     ) -> None:
+        """subset: the gan_cli.data.subsets.Subset these images are (None: the whole set)."""
         if images_u8.dtype != torch.uint8 or images_u8.dim() != 4:
             got = f"{images_u8.dtype} {tuple(images_u8.shape)}"
             raise ValueError(f"want uint8 (N, C, H, W) images, got {got}")
@@ -47,6 +50,7 @@ class InMemoryImages:
         self.n_classes = n_classes if self.labels is not None else 0
         self.num_examples = int(self.images.shape[0])
         self.shape = tuple(int(s) for s in self.images.shape[1:])
+        self.subset = subset
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         index = torch.randint(0, self.num_examples, (self.batch_size,), device=self.device)

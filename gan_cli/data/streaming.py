@@ -49,13 +49,21 @@ class StreamingImages:
     kind = "image"
 
     def __init__(
-        self, dataset: ImageFiles, n_classes: int, device: torch.device, batch_size: int, workers: int
+        self,
+        dataset: ImageFiles,
+        n_classes: int,
+        device: torch.device,
+        batch_size: int,
+        workers: int,
+        subset: object = None,
     ) -> None:
+        """subset: the gan_cli.data.subsets.Subset these files are (None: the whole folder)."""
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.workers = workers
         self.dataset = dataset
         self.n_classes = n_classes
+        self.subset = subset
         self.num_examples = len(dataset)
         self.shape = (dataset.channels, dataset.size, dataset.size)
         # Shuffling without replacement as shuffle=True would, but an "epoch" is never shorter than

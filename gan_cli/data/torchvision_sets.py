@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gan_cli.data.config_fields import DataConfig, read_field
+from gan_cli.data.config_fields import ImageDataConfig, read_field, subset_ranges
 from gan_cli.errors import DataNotFoundError, UserError
 from gan_cli.outputs import atomic
 from gan_cli.registry import DATA
@@ -35,7 +35,7 @@ logger = logging.getLogger("gan_cli.data")
 
 
 @dataclass
-class TorchvisionData(DataConfig):
+class TorchvisionData(ImageDataConfig):
     """MNIST, Fashion-MNIST and CIFAR-10 share it: each YAML file sets only its name."""
 
     download: bool = True  # torchvision downloads the files when they are missing
@@ -60,6 +60,7 @@ def _register(name: str, shape: tuple[int, int, int], summary: str):
         shape=shape,
         splits=SPLITS,
         check=_check_split,
+        ranges=subset_ranges(),
     )
 
 
@@ -214,17 +215,29 @@ def _images_from_idx_set(dataset: Any, raw_folder: Path) -> tuple[torch.Tensor, 
     return dataset.data.unsqueeze(1), labels
 
 
+def _in_memory(
+    images: torch.Tensor, labels: torch.Tensor, cfg: Any, device: Any, batch_size: int
+) -> InMemoryImages:
+    """The split in memory, after data.classes / data.limit (limit: the train split only)."""
+    from gan_cli.data import subsets
+    from gan_cli.data.memory import InMemoryImages
+
+    what = f"data={read_field(cfg, 'name')} split={read_field(cfg, 'split', TorchvisionData.split)}"
+    images, labels, n_classes, subset = subsets.take_tensors(
+        images, labels, _N_CLASSES, cfg, limit_applies=_split_is_train(cfg), what=what
+    )
+    return InMemoryImages(images, labels, n_classes, device, batch_size, subset=subset)
+
+
 @_register("mnist", (1, 28, 28), "handwritten digits, 28x28 grayscale, 10 classes")
 def build_mnist(cfg: Any, device: torch.device, batch_size: int) -> InMemoryImages:
     from torchvision.datasets import MNIST  # imported here: torchvision adds seconds to CLI startup
-
-    from gan_cli.data.memory import InMemoryImages
 
     raw = Path(str(read_field(cfg, "root", "data")), "MNIST", "raw")
     _check_idx_split(raw, cfg)
     dataset = _open_torchvision_set(MNIST, cfg, str(raw), _how_to_get("MNIST/raw"))
     images, labels = _images_from_idx_set(dataset, raw)
-    return InMemoryImages(images, labels, 10, device, batch_size)
+    return _in_memory(images, labels, cfg, device, batch_size)
 
 
 def extract_debian_fashion_mnist(raw_folder: Path) -> bool:
@@ -255,8 +268,6 @@ def extract_debian_fashion_mnist(raw_folder: Path) -> bool:
 def build_fashion_mnist(cfg: Any, device: torch.device, batch_size: int) -> InMemoryImages:
     from torchvision.datasets import FashionMNIST
 
-    from gan_cli.data.memory import InMemoryImages
-
     raw = Path(str(read_field(cfg, "root", "data")), "FashionMNIST", "raw")
     try:
         have_local_copy = extract_debian_fashion_mnist(raw)
@@ -274,7 +285,7 @@ def build_fashion_mnist(cfg: Any, device: torch.device, batch_size: int) -> InMe
     _check_idx_split(raw, cfg)
     dataset = _open_torchvision_set(FashionMNIST, cfg, str(raw), how_to_get, download=download)
     images, labels = _images_from_idx_set(dataset, raw)
-    return InMemoryImages(images, labels, 10, device, batch_size)
+    return _in_memory(images, labels, cfg, device, batch_size)
 
 
 @_register("cifar10", (3, 32, 32), "small photos, 32x32 RGB, 10 classes")
@@ -282,12 +293,10 @@ def build_cifar10(cfg: Any, device: torch.device, batch_size: int) -> InMemoryIm
     import torch
     from torchvision.datasets import CIFAR10
 
-    from gan_cli.data.memory import InMemoryImages
-
     searched = os.path.join(str(read_field(cfg, "root", "data")), CIFAR10.base_folder)
     how_to_get = _how_to_get(CIFAR10.base_folder)
     dataset = _open_torchvision_set(CIFAR10, cfg, searched, how_to_get)
     # CIFAR10.data is a numpy (N, 32, 32, 3) array; one contiguous copy in channel-first order.
     images = torch.from_numpy(dataset.data).permute(0, 3, 1, 2).contiguous()
     labels = torch.as_tensor(dataset.targets, dtype=torch.int64)
-    return InMemoryImages(images, labels, 10, device, batch_size)
+    return _in_memory(images, labels, cfg, device, batch_size)

@@ -82,7 +82,10 @@ def outside(bound: Range, integer: bool):
 
 def with_value(cfg, key, value):
     node = OmegaConf.select(cfg, key)
-    OmegaConf.update(cfg, key, [value] * len(node) if OmegaConf.is_list(node) else value, merge=False)
+    if node is None and key == "data.classes":  # a list key whose default is null (every class)
+        node = [None]
+    is_list = OmegaConf.is_list(node) or isinstance(node, list)
+    OmegaConf.update(cfg, key, [value] * len(node) if is_list else value, merge=False)
     return cfg
 
 
