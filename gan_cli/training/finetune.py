@@ -3,8 +3,9 @@
 
 Blocks, for every model family, come from the networks' module structure: a network's trunk is
 its first child that is an nn.Sequential (mlp, dcgan, resnet: `net`); the trunk's children that
-hold weights are walked in order, and each one that is not a normalization layer starts a block
-(a normalization layer, BatchNorm or the conditional one, joins the block before it). So:
+hold weights (or, once frozen, the buffers that replaced them) are walked in order, and each one
+that is not a normalization layer starts a block (a normalization layer, BatchNorm or the
+conditional one, joins the block before it). So:
 
 - mlp: G one block per Linear (with its BatchNorm), from the latent; D one per Linear, from the
   input (D of 28x28 data: 3 blocks);
@@ -110,7 +111,7 @@ def blocks(network: nn.Module) -> list[list[tuple[str, nn.Module]]]:
     prefix = next((n for n, m in network.named_modules() if m is body), "")
     found: list[list[tuple[str, nn.Module]]] = []
     for name, child in body.named_children():
-        if not any(True for _ in child.parameters()):
+        if not child.state_dict():  # no weights (an activation); a frozen layer's are buffers
             continue
         full = f"{prefix}.{name}" if prefix else name
         if _is_norm(child) and found:
