@@ -111,6 +111,7 @@ def _image_shape(shape: tuple[int, ...], cfg: Any) -> tuple[int, int, int]:
     kinds=("image",),
     check=check,
     size=size,
+    recipes=("vae",),  # the recipes that can train it (recipe=gan cannot: its D slot is an encoder)
 )
 def build_vae(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1):
     return _build(MODELS.settings(cfg, "vae"), shape, variational=True)
@@ -124,6 +125,7 @@ def build_vae(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1):
     kinds=("image",),
     check=check,
     size=size,
+    recipes=("vae",),
 )
 def build_ae(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1):
     return _build(MODELS.settings(cfg, "ae"), shape, variational=False)

@@ -112,7 +112,7 @@ def test_the_registries_fill_without_importing_torch():
         "print(len(METRICS), len(EXTRACTORS), 'torch' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0 and result.stdout.split() == ["8", "2", "False"], result.stderr
+    assert result.returncode == 0 and result.stdout.split() == ["10", "2", "False"], result.stderr
 
 
 def test_every_metric_says_its_directions_needs_and_kinds():
@@ -120,6 +120,6 @@ def test_every_metric_says_its_directions_needs_and_kinds():
 
     for entry in METRICS:
         assert entry.keys and set(entry.keys.values()) <= {"min", "max"}, entry.name
-        assert entry.needs in ("features", "probs", "classes", "samples"), entry.name
+        assert entry.needs in ("features", "probs", "classes", "samples", "likelihood"), entry.name
         assert entry.kinds and set(entry.kinds) <= set(kinds.KINDS), entry.name
         assert set(entry.counts) <= set(entry.keys) and entry.summary, entry.name
