@@ -127,11 +127,19 @@ def _listed(prefix: str, count: int) -> str:
 
 
 def render(
-    generator: Any, spec: str, n: int, steps: int, seed: int, device: Any, batch_size: int, labels: Any = None
+    generator: Any,
+    spec: str,
+    n: int,
+    steps: int,
+    seed: int,
+    device: Any,
+    batch_size: int,
+    label: int | None = None,
 ) -> tuple[Tensor, VaryGrid]:
     """The grid's images (rows * columns, *shape), float32 on the CPU in G's range, row-major, and the
-    grid: what `gan sample vary=` writes with write_grid(images, grid.columns, path). labels: one per
-    image for a conditional generator (None otherwise)."""
+    grid: what `gan sample vary=` writes with write_grid(images, grid.columns, path). label: the
+    class of every image, for a conditional generator (None otherwise). batch_size: a multiple of
+    the forward slices (sampling.latents.step_size)."""
     import math
 
     import torch
@@ -139,6 +147,53 @@ def render(
     from gan_cli.sampling.generation import generate
 
     found = grid(generator, spec, n, steps, seed)
-    batches = found.latents.split(batch_size)
-    images = generate(generator, batches, device, math.ceil(found.latents.shape[0] / batch_size), labels)
+    count = found.latents.shape[0]
+    labels = None if label is None else torch.full((count,), int(label), dtype=torch.int64)
+    images = generate(
+        generator, found.latents.split(batch_size), device, math.ceil(count / batch_size), labels
+    )
     return torch.cat(list(images)), found
+
+
+def write(cfg: Any, generator: Any, kind: Any, paths: dict, device: Any, batch_size: int) -> list:
+    """`gan sample vary=...`: the grid written to paths["grid"] (sampling.destinations.plan_outputs),
+    after the checks that are vary's own. cfg: the sample config (vary, n, steps, seed, format,
+    interpolate, nrow, class). A conditional generator draws class=K in every image. Returns the
+    files written, as sampling.command.run does."""
+    import logging
+
+    from gan_cli.models import contract
+    from gan_cli.sampling import labels as classes
+    from gan_cli.sampling.latents import sample_seed
+    from gan_cli.sampling.writers import write_grid
+
+    spec = cfg.vary
+    if cfg.interpolate or "grid" not in paths or not kind.interpolates:
+        raise UserError(
+            f"vary={spec} draws one image grid: use it with format=grid, without interpolate=true"
+        )
+    if cfg.nrow is not None:
+        raise UserError(
+            f"nrow={cfg.nrow} does not apply to a vary={spec} grid (vary sets its columns): drop nrow="
+        )
+    request = classes.request_of(cfg)
+    label = None
+    if contract.takes_labels(generator):
+        if request.single is None:
+            raise UserError(f"vary={spec} on a conditional checkpoint draws one class: add class=K")
+        label = request.single
+    elif request.given:
+        raise UserError(f"class= and classes= need a conditional checkpoint; vary={spec} takes neither here")
+    images, found = render(
+        generator, spec, cfg.n, cfg.steps, sample_seed(cfg.seed), device, batch_size, label
+    )
+    path = paths["grid"]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_grid(kind.clip(images), found.columns, path)
+    except OSError as error:
+        raise UserError(f"cannot write {path} ({error.strerror or error})") from None
+    logging.getLogger("gan_cli.commands.sample").info(
+        "vary=%s: %d rows x %d columns (%s)", spec, found.rows, found.columns, found.describe
+    )
+    return [path]

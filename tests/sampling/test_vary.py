@@ -99,3 +99,43 @@ def test_an_infogan_checkpoint_rebuilds_a_generator_with_its_codes(tmp_path):
         infogan.attach_from_config(loading.load_generator(path).generator, train_config("data=mnist"))
         is not None
     )
+
+
+def sample_cfg(tmp_path, **values):
+    from omegaconf import OmegaConf
+
+    base = {
+        "n": 20,
+        "steps": 5,
+        "seed": 0,
+        "format": "grid",
+        "interpolate": False,
+        "gif": False,
+        "nrow": None,
+    }
+    return OmegaConf.create(
+        {**base, "out": str(tmp_path / "vary.png"), "class": None, "classes": None, **values}
+    )
+
+
+def test_write_draws_the_grid_gan_sample_vary_writes(tmp_path):
+    from PIL import Image
+
+    from gan_cli.sampling.destinations import plan_outputs
+
+    config = train_config("data=mnist", "recipe=infogan", *SMALL_MLP, "recipe.categorical=[4]")
+    loaded = loading.load_generator(write_checkpoint(tmp_path / "info.pt", config, (1, 28, 28)))
+    G = infogan.attach_from_config(loaded.generator, config)
+    cfg = sample_cfg(tmp_path, vary="cat0")
+    (path,) = vary.write(cfg, G, loaded.kind, plan_outputs(cfg, loaded.kind, None), "cpu", 64)
+    width, height = Image.open(path).size
+    assert width > height  # 4 rows (the categories) of 5 columns (n // 4)
+    for bad, words in (
+        ({"nrow": 3}, "drop nrow="),
+        ({"interpolate": True}, "format=grid"),
+        ({"class": 2}, "class="),
+    ):
+        cfg = sample_cfg(tmp_path, vary="cont0", **bad)
+        with pytest.raises(UserError) as caught:
+            vary.write(cfg, G, loaded.kind, plan_outputs(cfg, loaded.kind, None), "cpu", 64)
+        assert words in assert_one_line(caught.value)
