@@ -30,6 +30,7 @@ TINY = [
     "trainer.sample_every=10",
     "trainer.ckpt_every=10",
     "recipe.recon_images=4",
+    "logger=[jsonl]",  # no TensorBoard to import
 ]
 
 
