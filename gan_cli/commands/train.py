@@ -372,12 +372,28 @@ def _evaluation(cfg: DictConfig, batches, device, reporter, conditional: bool = 
         every = AUTO_EVAL_EVERY if kind_named(batches.kind).scored_offline(batches.n_classes) else 0
     if every == 0:
         return None
+    _full_set_classifier(cfg, device, reporter.note)
     evaluator = ev.Evaluator(
         cfg.data, features=t.eval_features, split=t.eval_split, n=t.eval_n, device=device, note=reporter.note
     )
     metrics = evaluator.resolve_metrics(list(t.eval_metrics) if t.eval_metrics else None, conditional)
     primary = t.eval_primary or next(iter(METRICS.get(metrics[0]).keys))
     return Evaluation(evaluator, every, metrics, primary, ev.primary_metric_direction(primary), cfg.seed)
+
+
+def _full_set_classifier(cfg: DictConfig, device, note) -> None:
+    """With data.classes / data.limit, the evaluation classifier is trained (once, then cached)
+    on the whole data set before the evaluator asks for it: its cache key names the data set, so a
+    classifier of a subset must never be the one cached."""
+    from gan_cli.data import subsets
+
+    if cfg.trainer.eval_features != "classifier" or not subsets.is_subset(cfg.data):
+        return
+    from gan_cli.data.config_fields import FULL_SET
+    from gan_cli.evaluation.evaluator import plain_data_config
+    from gan_cli.metrics import extractors
+
+    extractors.build("classifier", {**plain_data_config(cfg.data), **FULL_SET}, device, note)
 
 
 def _recipe_entry(cfg: DictConfig):
