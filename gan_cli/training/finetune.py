@@ -41,9 +41,13 @@ NOT_COPIED = ("name",)  # model keys a checkpoint's config does not impose
 def source_path(target: str) -> Path:
     """The checkpoint file of an init_from= value: a .pt file, or a run folder's last.pt."""
     path = Path(target).expanduser()
-    if not path.exists():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except OSError as error:  # a name too long for the file system, a loop of links
+        raise UserError(f"init_from={target[:200]}: cannot be read ({error.strerror or error})") from None
+    if not exists:
         raise UserError(f"init_from={target}: no such file or folder (give a checkpoint or a run folder)")
-    if path.is_dir():
+    if is_dir:
         if not (path / LAST).is_file():
             raise UserError(f"init_from={target}: the folder holds no {LAST}")
         return path / LAST
