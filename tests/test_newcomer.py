@@ -24,7 +24,7 @@ def test_an_option_typo_suggests_the_closest_choice(tmp_path):
 
 def test_an_option_far_from_every_choice_only_lists_them(tmp_path):
     line = assert_one_line_exit_2(run_gan("train", "model=transformer", cwd=tmp_path))
-    assert "did you mean" not in line and "valid options: ae, dcgan, mlp, resnet, vae" in line
+    assert "did you mean" not in line and "valid options: ae, dcgan, mlp, progan, resnet, vae" in line
 
 
 def _installed(module: str) -> bool:

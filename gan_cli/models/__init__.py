@@ -18,8 +18,8 @@ from gan_cli.models import conditioning
 from gan_cli.registry import MODELS, import_modules
 
 # Modules of this package that are not families: shared networks (torch), the generator contract,
-# shared bounds, the class-conditioning choices, the autoencoders' torch modules.
-HELPERS = frozenset({"autoencoder", "common", "conditioning", "contract", "sizes"})
+# shared bounds, the class-conditioning choices, the autoencoders' and progressive GAN's torch modules.
+HELPERS = frozenset({"autoencoder", "common", "conditioning", "contract", "progan_nets", "sizes"})
 
 import_modules(__name__, HELPERS)
 

@@ -28,7 +28,7 @@ def test_train_help_shows_groups_and_options(tmp_path):
     result = run_gan("train", "--help", cwd=tmp_path)
     assert result.returncode == 0
     for line in (
-        "model: ae, dcgan, mlp, resnet, vae",
+        "model: ae, dcgan, mlp, progan, resnet, vae",
         "data: cifar10, fashion_mnist, folder, grid25, mnist, ring8",
         "optim: adam, adamw, rmsprop, sgd",
         "loss: hinge, lsgan, minimax, ns, relativistic, wgan",
@@ -82,7 +82,7 @@ def test_shell_completion_install_script(tmp_path):
 @pytest.mark.parametrize(
     "overrides,expected",
     [
-        (["model=stylegan"], "valid options: ae, dcgan, mlp, resnet, vae"),
+        (["model=stylegan"], "valid options: ae, dcgan, mlp, progan, resnet, vae"),
         (["trainer.stepz=10"], "did you mean trainer.steps?"),
         (["trainer.batch_size=ten"], "trainer.batch_size"),
         (["trainer.batch_size=0"], "trainer.batch_size=0 is out of range"),

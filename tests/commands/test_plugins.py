@@ -81,7 +81,7 @@ def test_a_plugin_family_is_listed_in_help_with_its_summary(site, tmp_path):
     result = gan(site, tmp_path, "train", "--help")
     assert result.returncode == 0, result.stderr
     # Hydra's group listing: the plugin has no YAML
-    assert "model: ae, dcgan, mlp, resnet, tiny, vae" in result.stdout
+    assert "model: ae, dcgan, mlp, progan, resnet, tiny, vae" in result.stdout
     assert re.search(r"tiny +a plugin's two-layer G and D", result.stdout)  # aligned with the others
     assert "schema" not in result.stdout
 

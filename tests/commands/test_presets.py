@@ -60,6 +60,30 @@ EXPECTED = {
         "loss.ac_weight": 1.0,
         "optim.betas": [0.5, 0.999],
     },
+    "infogan": {
+        "model.name": "dcgan",
+        "model.z_dim": 74,
+        "recipe.name": "infogan",
+        "recipe.categorical": [10],
+        "recipe.continuous": 2,
+        "recipe.lambda_cat": 1.0,
+        "recipe.lambda_cont": 0.1,
+        "loss.name": "ns",
+        "optim.g_lr": 1e-3,
+        "optim.d_lr": 2e-4,
+        "optim.betas": [0.5, 0.999],
+    },
+    "progan": {
+        "model.name": "progan",
+        "recipe.name": "progan",
+        "recipe.drift": 0.001,
+        "loss.name": "wgan",
+        "loss.gp_lambda": 10.0,
+        "optim.lr": 1e-3,
+        "optim.betas": [0.0, 0.99],
+        "trainer.d_steps": 1,
+        "trainer.ema.decay": 0.999,
+    },
 }
 
 

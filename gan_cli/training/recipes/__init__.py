@@ -7,6 +7,6 @@ their builders import the step's module when a run starts.
 
 from gan_cli.registry import import_modules
 
-HELPERS = frozenset({"base", "gan_step", "vae_step"})  # import torch; register nothing
+HELPERS = frozenset({"base", "gan_step", "progan_step", "vae_step"})  # import torch; register nothing
 
 import_modules(__name__, HELPERS)
