@@ -72,7 +72,8 @@ REFUSED_OFFLINE = [  # the first match counts: a missing plugin is found before 
 ]
 # placeholder run folders of another data set are replaced by this test's run of a similar one
 PLACEHOLDER_RUNS = {"ring8": "ring8", "fashion_mnist": "fashion_mnist", "mnist": "fashion_mnist"}
-CONDITIONAL_RUN = "cgan_pd"  # placeholders naming this preset's runs stand for a conditional run
+# placeholders naming these presets' runs stand for a run of that preset (class=, vary=cat0 work)
+PRESET_RUNS = ("cgan_pd", "infogan")
 NOT_HERE = {"cifar10": "needs a CIFAR-10 run (no CIFAR-10 files offline) and a GPU"}
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -110,6 +111,7 @@ def workspace(tmp_path_factory):
         ("ring8", "ring8"),
         ("fashion_mnist", "fashion_mnist"),
         ("cgan_pd", "fashion_mnist", "experiment=cgan_pd"),  # a conditional run: class= works
+        ("infogan", "fashion_mnist", "experiment=infogan"),  # latent codes: vary=cat0 works
     ):
         if data == "fashion_mnist" and not FASHION.is_dir():
             continue
@@ -132,7 +134,8 @@ def runnable(command: str, runs: dict[str, str], sweep: str) -> list[str] | str:
             return reason
     for placeholder in re.findall(r"outputs/<date>/<time>-[\w-]+", command):
         data = placeholder.rsplit("-", 1)[1]
-        stand_in = CONDITIONAL_RUN if f"-{CONDITIONAL_RUN}-" in placeholder else PLACEHOLDER_RUNS.get(data)
+        preset = next((name for name in PRESET_RUNS if f"-{name}-" in placeholder), None)
+        stand_in = preset or PLACEHOLDER_RUNS.get(data)
         if stand_in not in runs:
             return f"no {data} run here ({FASHION} is not installed)"
         command = command.replace(placeholder, runs[stand_in])

@@ -102,6 +102,7 @@ class SampleConfig:
     nrow: Optional[int] = None  # grid columns; None: about sqrt(n)
     interpolate: bool = False
     steps: int = 8  # images per interpolation row, endpoints included
+    vary: Optional[str] = None  # cat<i> | cont<i> | z<i>: one part of the latent varied across a grid
     gif: bool = False  # with interpolate: also an animated GIF, one frame per step
     use_ema: bool = True  # the EMA generator when the checkpoint holds one
     out: Optional[str] = None  # a file or a folder; None: the command's run folder

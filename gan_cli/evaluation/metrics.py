@@ -178,6 +178,30 @@ def _intra_fid(ctx: Context) -> dict[str, float]:
     return {"intra_fid": value}
 
 
+@metric(
+    "code_acc",
+    {"code_acc": "max"},
+    "InfoGAN: accuracy of categorical code cat0 against the classifier's classes after the best "
+    "one-to-one matching (Hungarian; Chen et al. 2016, sec. 7.1)",
+    needs="classes",
+)
+def _code_accuracy(ctx: Context) -> dict[str, float]:
+    from gan_cli.metrics.code_matching import matched_accuracy
+    from gan_cli.models import contract, infogan
+    from gan_cli.sampling.latents import latents
+
+    codes = None if ctx.generator is None else contract.latent_codes(ctx.generator)
+    if codes is None or not codes.categorical:
+        raise UserError(
+            "metrics=code_acc scores an InfoGAN generator's categorical code (recipe=infogan); "
+            "this one has none: drop it"
+        )
+    n = ctx.fake.probs.shape[0]
+    drawn = infogan.categories_of(codes, latents(ctx.seed, n, ctx.generator))[:, 0]  # the evaluator's stream
+    predicted = ctx.fake.probs[:, : ctx.n_classes].argmax(dim=1)
+    return {"code_acc": matched_accuracy(drawn, predicted, codes.categorical[0], ctx.n_classes)}
+
+
 def has_variational_encoder(networks: dict[str, Any]) -> bool:
     """A VAE's networks: an "encoder" giving q(z | x) (gan_cli.models.autoencoder.Encoder)."""
     return bool(getattr(networks.get("encoder"), "variational", False))

@@ -55,6 +55,10 @@ def run(cfg: Any, run_dir: str | os.PathLike | None = None) -> list[Path]:
         )
     G = loaded.generator
     classes.check_request(request, G, ckpt)
+    if _read(cfg, "vary") is not None:  # one part of the latent varied across a grid (sampling/vary.py)
+        from gan_cli.sampling import vary
+
+        return vary.write(cfg, G, kind, plan_outputs(cfg, kind, run_dir), target, step_size(cfg.batch_size))
     # a grid of images (not a scatter) or an interpolation shows classes as rows
     shows_rows = cfg.interpolate or "grid" in kind.output_roles(cfg.format)
     wanted = classes.classes_for(request, G, rows=shows_rows)

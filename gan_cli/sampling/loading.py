@@ -87,6 +87,9 @@ def load_generator(path: str | os.PathLike, device: Any = "cpu", use_ema: bool =
     try:
         shape = tuple(payload["shape"]) if "shape" in payload else data_shape(config["data"])
         generator = _build_generator(config["model"], shape, int(payload.get("n_classes") or 0))
+        from gan_cli.models import infogan
+
+        generator = infogan.attach_from_config(generator, config)  # InfoGAN: its codes' latent sampler
     except UserError as error:
         raise UserError(f"{path}: {error}") from None
     except (TypeError, ValueError, KeyError, AttributeError, RuntimeError) as error:  # a crafted model config
