@@ -72,8 +72,8 @@ REFUSED_OFFLINE = [  # the first match counts: a missing plugin is found before 
 ]
 # placeholder run folders of another data set are replaced by this test's run of a similar one
 PLACEHOLDER_RUNS = {"ring8": "ring8", "fashion_mnist": "fashion_mnist", "mnist": "fashion_mnist"}
-# placeholders naming these presets' runs stand for a run of that preset (class=, vary=cat0 work)
-PRESET_RUNS = ("cgan_pd", "infogan")
+# placeholders naming these presets' (or families') runs stand for such a run (class=, vary=cat0 work)
+PRESET_RUNS = ("cgan_pd", "infogan", "vae")
 NOT_HERE = {"cifar10": "needs a CIFAR-10 run (no CIFAR-10 files offline) and a GPU"}
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -112,6 +112,7 @@ def workspace(tmp_path_factory):
         ("fashion_mnist", "fashion_mnist"),
         ("cgan_pd", "fashion_mnist", "experiment=cgan_pd"),  # a conditional run: class= works
         ("infogan", "fashion_mnist", "experiment=infogan"),  # latent codes: vary=cat0 works
+        ("vae", "fashion_mnist", "model=vae"),  # an autoencoder: reconstruct=true and nll work
     ):
         if data == "fashion_mnist" and not FASHION.is_dir():
             continue

@@ -103,6 +103,7 @@ class SampleConfig:
     interpolate: bool = False
     steps: int = 8  # images per interpolation row, endpoints included
     vary: Optional[str] = None  # cat<i> | cont<i> | z<i>: one part of the latent varied across a grid
+    reconstruct: bool = False  # an autoencoder checkpoint: test images over their reconstructions
     gif: bool = False  # with interpolate: also an animated GIF, one frame per step
     use_ema: bool = True  # the EMA generator when the checkpoint holds one
     out: Optional[str] = None  # a file or a folder; None: the command's run folder
@@ -152,6 +153,7 @@ class EvalConfig:
     use_ema: bool = True  # the EMA generator when the checkpoint holds one
     out: Optional[str] = None  # a .json file or a folder; None: eval.json beside the checkpoint
     data_root: Optional[str] = None  # None: the checkpoint's data.root
+    nll_k: int = 100  # importance samples per image of the nll bound (VAE checkpoints)
 
 
 # The registries whose components are picked by a config group of `gan train` (model=, data=, ...):
@@ -273,6 +275,7 @@ RANGES: dict[str, dict[str, Range]] = {
         "n": Range(2, MAX_SAMPLES),
         "seed": Range(0, SEED_MAX),
         "batch_size": Range(1, MAX_BATCH),
+        "nll_k": Range(1, 100_000, note="importance samples per image"),
     },
 }
 # class= and each of classes= (keys outside RANGES: `class` is no dataclass field, and classes is
@@ -560,6 +563,13 @@ def validate(cfg: DictConfig, overrides: list[str] | None = None) -> None:
         check = entry.facts.get("check")  # the option's own rules on its keys (lsgan: a != b)
         if check is not None:
             check(cfg[group])
+    trained_by = options["model"].facts.get("recipes") if "model" in options else None
+    recipe_name = cfg.recipe.name if "recipe" in cfg else "gan"
+    if trained_by and recipe_name not in trained_by:  # vae/ae: the GAN step has no encoder to train
+        raise UserError(
+            f"recipe={recipe_name} cannot train model={cfg.model.name}, which trains with "
+            f"recipe={' or '.join(trained_by)}: drop recipe={recipe_name}"
+        )
     m = cfg.model
     batchnorm = m.get("g_batchnorm", False) or (m.get("d_batchnorm", False) and not m.d_spectral_norm)
     if batchnorm and t.batch_size < 2:

@@ -159,7 +159,10 @@ def build(
         "z_dim": cfg.model.z_dim,
         "seed": cfg.seed,
     }
-    evaluation = _evaluation(cfg, batches, target, reporter, conditional=contract.takes_labels(generator))
+    others = {name: net for name, net in recipe.networks.items() if name != "generator"}
+    evaluation = _evaluation(
+        cfg, batches, target, reporter, conditional=contract.takes_labels(generator), networks=others
+    )
     if evaluation:  # before the first step, not at the first evaluation
         check_eval_primary(evaluation.primary, evaluation.metrics, cfg.data.name)
     metrics_fact = _describe_metrics(cfg.trainer, batches.kind, evaluation)
@@ -357,10 +360,11 @@ AUTO_EVAL_EVERY = 2500
 REFUSED_RUN_FILES = {".hydra", "train.log", "tb", "metrics.jsonl"}
 
 
-def _evaluation(cfg: DictConfig, batches, device, reporter, conditional: bool = False):
+def _evaluation(cfg: DictConfig, batches, device, reporter, conditional: bool = False, networks=None):
     """The metrics to compute during training, or None. Auto: on for data the tool can score
     offline (the data kind says: labeled image sets train the classifier extractor; 2D sets need none).
-    conditional: G takes labels, so the defaults add the conditional metrics (cond_acc, intra_fid)."""
+    conditional: G takes labels, so the defaults add the conditional metrics (cond_acc, intra_fid).
+    networks: the recipe's networks besides G, by name (a VAE's encoder adds nll and elbo)."""
     from gan_cli import evaluation as ev
     from gan_cli.data.kinds import kind_named
     from gan_cli.registry import METRICS
@@ -376,7 +380,9 @@ def _evaluation(cfg: DictConfig, batches, device, reporter, conditional: bool = 
     evaluator = ev.Evaluator(
         cfg.data, features=t.eval_features, split=t.eval_split, n=t.eval_n, device=device, note=reporter.note
     )
-    metrics = evaluator.resolve_metrics(list(t.eval_metrics) if t.eval_metrics else None, conditional)
+    metrics = evaluator.resolve_metrics(
+        list(t.eval_metrics) if t.eval_metrics else None, conditional, networks or {}
+    )
     primary = t.eval_primary or next(iter(METRICS.get(metrics[0]).keys))
     return Evaluation(evaluator, every, metrics, primary, ev.primary_metric_direction(primary), cfg.seed)
 

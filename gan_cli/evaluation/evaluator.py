@@ -125,6 +125,7 @@ class Evaluator:
         self._progress = progress
         self._note = note or log.info
         self.n_classes = 0
+        self.class_ids: Tensor | None = None  # data.classes: the classifier's class of each label
         self.extractor = None
         self.real: FeatureSet | None = None
         self.class_counts: Tensor | None = None  # the real split's examples per class (its labels)
@@ -170,6 +171,8 @@ class Evaluator:
         self._cap_n(self.source.num_examples, f"points of data={self.name} (its data.n_points)")
 
     def _setup_features(self, split: str) -> None:
+        import torch
+
         from gan_cli import data
 
         real_set = data.build(SimpleNamespace(**{**self.data, "split": split}), self.device, self.batch_size)
@@ -181,10 +184,16 @@ class Evaluator:
                 "(no class subfolders); use features=inception"
             )
         self.extractor = extractors.build(self.features, self.data, self.device, self._note, self._bar)
-        if self.extractor.n_classes not in (0, self.n_classes):
+        # data.classes keeps some classes, renumbered (gan_cli.data.subsets): the classifier knows
+        # the full set's, and class_ids maps each kept label to its class there
+        subset = getattr(real_set, "subset", None)
+        kept = subset.class_ids if subset is not None else None
+        self.class_ids = None if kept is None else torch.tensor(kept, dtype=torch.int64)
+        full_classes = subset.n_classes_before if kept is not None else self.n_classes
+        if self.extractor.n_classes not in (0, full_classes):
             raise UserError(
                 f"the cached classifier {self.extractor.info.get('classifier')} has "
-                f"{self.extractor.n_classes} classes and data={self.name} has {self.n_classes}; delete it"
+                f"{self.extractor.n_classes} classes and data={self.name} has {full_classes}; delete it"
             )
         self._cap_n(real_set.num_examples, f"images in data={self.name} split={self.split}")
         self.n_real = self.n
@@ -438,7 +447,7 @@ class Evaluator:
                     "give one label per sample"
                 )
             fake.labels = labels.to("cpu", torch.int64)
-        return registered.Context(self.real, fake, self.extractor.n_classes, seed)
+        return registered.Context(self.real, fake, self.extractor.n_classes, seed, class_ids=self.class_ids)
 
     def _score(
         self,

@@ -56,6 +56,8 @@ class Context:
     nll_k: int = 100
     batch_size: int = 500
     cache: dict[str, Any] = field(default_factory=dict)  # work shared by metrics (nll and elbo)
+    # data.classes: the classifier's class of each (renumbered) label; None: labels are its classes
+    class_ids: Tensor | None = None
 
 
 Compute = Callable[[Context], dict[str, float]]
@@ -157,7 +159,8 @@ def _score(ctx: Context) -> dict[str, float]:
 def _conditioning_accuracy(ctx: Context) -> dict[str, float]:
     from gan_cli.metrics.classes import conditioning_accuracy
 
-    return {"cond_acc": conditioning_accuracy(ctx.fake.probs, ctx.fake.labels)}
+    labels = ctx.fake.labels if ctx.class_ids is None else ctx.class_ids[ctx.fake.labels]
+    return {"cond_acc": conditioning_accuracy(ctx.fake.probs, labels)}
 
 
 @metric(

@@ -182,8 +182,11 @@ def labeled_examples(batches: Any) -> tuple[Tensor, Tensor | None]:
 
 def _build_split(data_cfg: Mapping[str, Any], split: str, device: torch.device | str) -> Any:
     from gan_cli import data
+    from gan_cli.data.config_fields import FULL_SET
 
-    return data.build(SimpleNamespace(**{**data_cfg, "split": split}), device, BATCH_SIZE)
+    # the whole data set, whatever data.classes / data.limit a run trains on: the classifier's
+    # cache key (cache.data_identity) names the data set, not a subset of it
+    return data.build(SimpleNamespace(**{**data_cfg, **FULL_SET, "split": split}), device, BATCH_SIZE)
 
 
 def _no_labels(data_cfg: Mapping[str, Any]) -> UserError:

@@ -647,6 +647,8 @@ class Trainer:
             "epochs": round(self.epoch, 3),
             "wall_time_s": round(wall_time, 1),
             "img_per_s_median": speeds[len(speeds) // 2] if speeds else 0.0,
+            "examples": self.batches.num_examples,  # what the run trained on (data.classes, data.limit)
+            **({"subset": subset.describe()} if (subset := getattr(self.batches, "subset", None)) else {}),
         }
         # the final interval's statistics, whatever the recipe names them, and the kind's metrics
         for key in (*self.stats.names, *self._interval_keys):

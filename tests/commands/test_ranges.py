@@ -65,7 +65,8 @@ def base_config(key):
     extra = tuple(f"{k}={v}" for k, v in option_for(key).items())
     overrides = ("data=ring8", "model.g_hidden=[8]", "model.d_hidden=[8]", "trainer.steps=10",
                  "trainer.log_every=1", "trainer.sample_every=1", "trainer.ckpt_every=1", *extra)  # fmt: skip
-    if "model=dcgan" in extra or "data=folder" in extra:
+    image_family = any(e.startswith("model=") and e != "model=mlp" for e in extra)  # no 2D points
+    if image_family or "data=folder" in extra:
         overrides = tuple(o for o in overrides if not o.startswith(("data=ring8", "model.g_", "model.d_")))
         overrides += ("data=folder", "data.path=/tmp", "data.image_size=32")
     if overrides not in _BASES:
