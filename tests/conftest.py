@@ -24,3 +24,23 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+def _drop_closed_log_handlers() -> None:
+    import logging
+
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in list(getattr(logger, "handlers", ())):
+            if getattr(getattr(handler, "stream", None), "closed", False):
+                logger.removeHandler(handler)
+
+
+@pytest.fixture(autouse=True)
+def _no_stale_log_handlers():
+    """A Hydra job run in-process configures logging handlers on the stream pytest captured for
+    that test; under xdist a later test of the same worker would log into it once it is closed
+    ("--- Logging error ---" on stderr). Such handlers are dropped around every test."""
+    _drop_closed_log_handlers()
+    yield
+    _drop_closed_log_handlers()

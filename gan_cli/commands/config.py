@@ -104,6 +104,7 @@ class SampleConfig:
     steps: int = 8  # images per interpolation row, endpoints included
     vary: Optional[str] = None  # cat<i> | cont<i> | z<i>: one part of the latent varied across a grid
     reconstruct: bool = False  # an autoencoder checkpoint: test images over their reconstructions
+    input: Optional[str] = None  # with reconstruct: a folder of images to reconstruct instead
     gif: bool = False  # with interpolate: also an animated GIF, one frame per step
     use_ema: bool = True  # the EMA generator when the checkpoint holds one
     out: Optional[str] = None  # a file or a folder; None: the command's run folder
@@ -285,7 +286,7 @@ CLASS_RANGE = Range(0, MAX_CLASSES - 1, null=True, note="a class of the checkpoi
 # Keys that name files or folders: each name in them must fit the file system.
 PATH_KEYS: dict[str, tuple[str, ...]] = {
     "train": ("data.root", "data.path", "resume", "init_from"),
-    "sample": ("ckpt", "out"),
+    "sample": ("ckpt", "out", "input"),
     "eval": ("ckpt", "out", "data_root"),
 }
 ROOT_SCHEMAS = {"train": TrainConfig, "sample": SampleConfig, "eval": EvalConfig}

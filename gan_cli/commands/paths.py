@@ -16,7 +16,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 
 # Every config key that names a file or a folder (gan train, gan sample, gan eval).
 PATH_KEYS = (
-    "ckpt", "resume", "out", "data.path", "data.root", "data_root", "hydra.run.dir", "hydra.sweep.dir",
+    "ckpt", "resume", "init_from", "out", "input", "data.path", "data.root", "data_root", "hydra.run.dir",
+    "hydra.sweep.dir",
 )  # fmt: skip
 
 

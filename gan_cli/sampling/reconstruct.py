@@ -2,7 +2,9 @@
 reconstructions, one PNG grid (rows of `nrow` images, each followed by its reconstructions).
 
 The images are the first n of the checkpoint's data set's fixed real sample (the test split where it
-has one: gan_cli.data.batches.sample_indices), so the same checkpoint gives the same file. The
+has one: gan_cli.data.batches.sample_indices), so the same checkpoint gives the same file; with
+input=<folder>, the first n of that folder's images, read by data=folder at the checkpoint's size
+and channels (shorter side resized, center crop). The
 encoder comes from the checkpoint's other networks (loading.load_networks); the decoder is the
 generator (EMA weights with use_ema=true, as for samples).
 """
@@ -49,6 +51,16 @@ def test_images(data_cfg: dict[str, Any], n: int):
     return real.real_sample(min(n, real.num_examples)).float()
 
 
+def folder_images(folder: str, shape: tuple[int, ...], n: int):
+    """n images of a folder at the generator's (channels, size, size), in [-1, 1] (CPU)."""
+    from gan_cli import data
+
+    channels, side = int(shape[0]), int(shape[-1])
+    settings = {"name": "folder", "path": folder, "image_size": side, "channels": channels, "workers": 0}
+    real = data.build(SimpleNamespace(**settings), "cpu", 1)
+    return real.real_sample(min(n, real.num_examples)).float()
+
+
 def run(cfg: Any, ckpt: Path, loaded: Any, device: Any, run_dir: str | os.PathLike | None) -> list[Path]:
     """Write the reconstruction grid; returns [its path]."""
     import torch
@@ -70,7 +82,11 @@ def run(cfg: Any, ckpt: Path, loaded: Any, device: Any, run_dir: str | os.PathLi
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"cannot create the folder {path.parent} ({error.strerror or error})") from None
-    images = test_images(dict(loaded.data), int(cfg.n))
+    folder = cfg.get("input") if hasattr(cfg, "get") else getattr(cfg, "input", None)
+    if folder is not None:
+        images = folder_images(str(folder), tuple(loaded.shape), int(cfg.n))
+    else:
+        images = test_images(dict(loaded.data), int(cfg.n))
     columns = int(cfg.nrow or min(DEFAULT_COLUMNS, images.shape[0]))
     parts = [reconstruct(loaded.generator, encoder, batch).cpu() for batch in images.split(256)]
     shown = paired_rows(images, torch.cat(parts), columns)

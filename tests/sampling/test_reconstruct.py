@@ -60,3 +60,13 @@ def test_a_checkpoint_without_an_encoder_is_refused(runs, tmp_path):
     assert "\n" not in str(caught.value)
     with pytest.raises(UserError, match="writes one grid"):
         sampling.run(reconstruct_cfg(runs / "vae", format="npy", out=str(tmp_path / "x.npy")))
+
+
+def test_a_folder_of_images_given_as_input_is_reconstructed_at_the_models_size(runs, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):  # RGB and larger than the model's 28x28 grayscale: resized, cropped, gray
+        Image.new("RGB", (40, 36), (40 * i, 200, 90)).save(photos / f"{i}.png")
+    (path,) = sampling.run(reconstruct_cfg(runs / "vae", n=8, input=str(photos), out=str(tmp_path / "r.png")))
+    with Image.open(path) as image:  # the folder's 3 images, each over its reconstruction
+        assert image.size == (2 + 3 * 30, 2 + 2 * 30)
