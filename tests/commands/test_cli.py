@@ -95,7 +95,10 @@ def test_shell_completion_install_script(tmp_path):
         (["data=ring8", "recipe.foo=1"], "unknown key 'recipe.foo'"),
         (["data=ring8", "+recipe.foo=1"], "unknown key 'recipe.foo'"),
         # an option picked inside a list gets the group's options too, as logger=neptune does
-        (["data=ring8", "logger=[neptune]"], "'logger/neptune'; valid options: csv, jsonl, mlflow, tensorboard, wandb"),
+        (
+            ["data=ring8", "logger=[neptune]"],
+            "'logger/neptune'; valid options: csv, jsonl, mlflow, tensorboard, wandb",
+        ),
         (["data=ring8", "logger=[jsonl,tensorbord]"], "(did you mean tensorboard?)"),
     ],
 )
