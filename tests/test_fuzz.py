@@ -135,7 +135,7 @@ def fuzz(examples: int) -> settings:
     )
 
 
-SLOW_FUZZ = settings(fuzz(400), derandomize=False)
+SLOW_FUZZ = settings(fuzz(150), derandomize=False)
 
 TRAIN_KEYS = sorted({*RANGES["train"], *option_ranges()})
 SAMPLE_KEYS = sorted(RANGES["sample"])

@@ -126,3 +126,35 @@ def test_benchmark_quick_prints_both_figures(tmp_path):
     assert result.returncode == 0, result.stderr
     (row,) = json.loads(result.stdout)["results"]
     assert row["trainer_img_per_s"] > 0 and row["bare_img_per_s"] > 0 and row["ratio"] > 0
+
+
+@pytest.mark.slow
+def test_quality_benchmark_tables_a_run_and_a_budget(tmp_path):
+    """benchmarks/quality.py runs the real command and tables what summary.json says."""
+    out = tmp_path / "rows.json"
+    common = [sys.executable, str(ROOT / "benchmarks" / "quality.py"), "--cases", "mlp:ring8"]
+    table = subprocess.run([*common, "--json", str(out), "trainer.steps=200"],
+                           capture_output=True, text=True, timeout=300, cwd=tmp_path)  # fmt: skip
+    assert table.returncode == 0, table.stderr
+    (row,) = json.loads(out.read_text())
+    assert row["model"] == "mlp" and row["data"] == "ring8" and row["time_s"] > 0
+    assert 0 <= row["modes_captured"] <= 8 and "kl_uniform" in row
+    assert "| modes_captured |" in table.stdout
+    budget = subprocess.run([*common, "--budgets", "1", "--candidate", "small=model.g_hidden=[32]"],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)  # fmt: skip
+    assert budget.returncode == 0, budget.stderr
+    assert "| small |" in budget.stdout and "modes_captured@1s" in budget.stdout
+
+
+def test_quality_benchmark_reads_model_data_cases():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import quality
+    finally:
+        sys.path.pop(0)
+    assert quality.parse_cases("mlp:ring8, dcgan:fashion_mnist") == [
+        ("mlp", "ring8"),
+        ("dcgan", "fashion_mnist"),
+    ]
+    with pytest.raises(SystemExit, match="not model:data"):
+        quality.parse_cases("mlp")
