@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -48,7 +47,7 @@ def run_train(overrides: list[str], folder: Path) -> tuple[float, dict]:
         f"hydra.run.dir={folder}",
     ]
     started = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    done = subprocess.run(argv, capture_output=True, text=True)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"`{' '.join(argv[2:])}` failed ({done.returncode}):\n{done.stderr[-2000:]}")
@@ -100,7 +99,7 @@ def budgets(
             base = [f"model={model}", f"data={data}", *overrides, *extra]
             _, calibration = run_train(
                 [*base, f"trainer.steps={CALIBRATION_STEPS}", "trainer.eval_every=0"],
-                root / f"{name}-calibrate",
+                root / f"{model}-{data}-{name}-calibrate",
             )
             steps_per_s = calibration["steps"] / calibration["wall_time_s"]
             row = {
@@ -111,7 +110,9 @@ def budgets(
             }
             for budget in seconds:
                 steps = max(1, round(budget * steps_per_s))
-                _, summary = run_train([*base, f"trainer.steps={steps}"], root / f"{name}-{budget:g}s")
+                _, summary = run_train(
+                    [*base, f"trainer.steps={steps}"], root / f"{model}-{data}-{name}-{budget:g}s"
+                )
                 primary = summary.get("primary_metric", "fid")
                 row[f"{primary}@{budget:g}s"] = summary.get(primary)
                 row[f"steps@{budget:g}s"] = steps
