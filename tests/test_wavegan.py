@@ -285,9 +285,9 @@ def test_models_build_takes_clips():
 
 
 def test_preset_sets_the_papers_values():
-    from gan_cli.commands.train import compose
+    from tests.helpers import compose_train
 
-    c = compose(["experiment=wavegan"])
+    c = compose_train("experiment=wavegan")
     assert c.model.name == "wavegan" and c.model.phase_shuffle == 2
     assert (c.loss.name, c.loss.clip, c.loss.gp_lambda) == ("wgan", 0.0, 10.0)
     assert (c.optim.name, c.optim.lr, list(c.optim.betas)) == ("adam", 1e-4, [0.5, 0.9])
@@ -297,8 +297,8 @@ def test_preset_sets_the_papers_values():
 @pytest.mark.skipif(not (CONFIGS / "data" / "audio_folder.yaml").exists(), reason="needs data=audio_folder")
 def test_composes_with_an_audio_folder(tmp_path):
     from gan_cli.commands.config import validate
-    from gan_cli.commands.train import compose
+    from tests.helpers import compose_train
 
-    c = compose(["model=wavegan", "data=audio_folder", f"data.path={tmp_path}"])
+    c = compose_train("model=wavegan", "data=audio_folder", f"data.path={tmp_path}")
     assert c.model.name == "wavegan"
     validate(c)

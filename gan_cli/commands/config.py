@@ -43,6 +43,9 @@ class TrainerConfig:
     batch_size: int = 64
     d_steps: int = 1  # discriminator updates per generator update
     pack: int = 1  # PacGAN (Lin et al. 2018): D scores this many samples at once; must divide batch_size
+    # processes `gan train` starts for this run through torch.distributed.run (one per GPU; gloo on
+    # CPU); batch_size is the batch of all of them together. Under torchrun or SLURM: the launcher's.
+    devices: int = 1
     log_every: int = 100
     sample_every: int = 500
     ckpt_every: int = 1000
@@ -82,7 +85,9 @@ class TrainConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     device: str = "auto"
     seed: int = 0
-    resume: Optional[str] = None  # checkpoint to continue from (set by the `resume=` handling in cli.py)
+    # checkpoint to continue from (set by the `resume=` handling in commands/resume.py, which also
+    # reads resume=auto: this run folder's last.pt when it has one, else a fresh start)
+    resume: Optional[str] = None
     init_from: Optional[str] = None  # a checkpoint or run folder whose weights a new run starts from
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
 
@@ -254,6 +259,7 @@ RANGES: dict[str, dict[str, Range]] = {
         "trainer.batch_size": Range(1, MAX_BATCH),
         "trainer.d_steps": Range(1, 1000),
         "trainer.pack": Range(1, 64, note="samples D scores at once; divides trainer.batch_size"),
+        "trainer.devices": Range(1, 1024, note="processes of this run; each gets batch_size / devices"),
         "trainer.log_every": _INTERVAL,
         "trainer.sample_every": _INTERVAL,
         "trainer.ckpt_every": _INTERVAL,
@@ -480,6 +486,14 @@ def _check_device(device: str) -> None:
 
 
 def warn(message: str) -> None:
+    """A warning on the console, once per run: the workers of a run with several processes leave
+    it to the process that checked the config first (rank 0, or the `trainer.devices` launcher)."""
+    from gan_cli import distributed
+    from gan_cli.commands.launch import LAUNCHED_ENV
+
+    context = distributed.current()
+    if not context.is_main or (context.is_distributed and os.environ.get(LAUNCHED_ENV)):
+        return
     sys.stderr.write(f"gan: warning: {message}\n")
     sys.stderr.flush()
 

@@ -1,4 +1,4 @@
-"""`gan train resume=<checkpoint | run folder | latest>`: find the run, and rebuild its command line.
+"""`gan train resume=<checkpoint | run folder | latest | auto>`: find the run, and rebuild its command line.
 
 A resumed run continues in its own folder with the config it was started with. Hydra composes
 that config again from the overrides recorded in the checkpoint followed by the new ones, so the
@@ -94,15 +94,45 @@ def rewrite_arguments(args: list[str], outputs: Path = OUTPUTS) -> list[str]:
     if position is None:
         return rewrite_init_from(args) if start is not None else args
     target = os.path.expanduser(paths.literal_value(args[position]))  # as printed: quoted for Hydra
+    others = [a for i, a in enumerate(args) if i != position and not a.startswith("-")]
+    if target == AUTO:
+        found = auto_folder(others, outputs)
+        target = str(found) if found is not None else ""
     if target in ("", "null"):
         return args[:position] + args[position + 1 :]
-    others = [a for i, a in enumerate(args) if i != position and not a.startswith("-")]
     run_dir, ckpt = resolve(target, others, outputs)
     given = {_key(a) for a in others if "=" in a}
     inherited = [o for o in recorded_overrides(ckpt) if _key(o) not in given]
     continued = [paths.override("resume", ckpt.resolve()), paths.override("hydra.run.dir", run_dir.resolve())]
     inserted = [*inherited, *continued]
     return args[:position] + inserted + args[position + 1 :]
+
+
+AUTO = "auto"
+
+
+def auto_folder(args: list[str], outputs: Path = OUTPUTS) -> Path | None:
+    """`resume=auto`: the run folder to continue, or None to start afresh. With hydra.run.dir=X
+    that folder, when it holds a last.pt. Without it, the folder an earlier attempt of this launch
+    trained in (torchrun --max-restarts, a requeued SLURM job), when it got as far as a last.pt."""
+    named = next((paths.literal_value(a) for a in args if _key(a) == "hydra.run.dir"), None)
+    if named is not None:
+        folder = Path(os.path.expanduser(named))
+        return folder if (folder / LAST).is_file() else None
+    import json
+
+    from gan_cli import distributed
+    from gan_cli.outputs import run_folder
+
+    for key in distributed.earlier_attempt_keys():
+        try:
+            published = json.loads(run_folder.rank_file(outputs, key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        folder = published.get("run_dir") if isinstance(published, dict) else None
+        if folder and (Path(folder) / LAST).is_file():
+            return Path(folder)
+    return None
 
 
 def _given(argument: str) -> bool:

@@ -29,6 +29,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from gan_cli import distributed
 from gan_cli.commands import errors_report, paths
+from gan_cli.commands.launch import LAUNCHED_ENV
 from gan_cli.outputs import run_folder
 
 
@@ -116,7 +117,9 @@ class RunFolder(Callback):
         def claim() -> None:
             run_folder.forget()
             # `gan train resume=` names the folder of the run it continues (gan_cli/commands/resume.py)
-            _claim(config, "hydra.run.dir", may_hold_a_run=bool(config.get("resume")))
+            # a worker of `gan train trainer.devices=N` trains in the folder its launcher claimed
+            launched = bool(os.environ.get(LAUNCHED_ENV))
+            _claim(config, "hydra.run.dir", may_hold_a_run=bool(config.get("resume")) or launched)
             if not distributed.current().is_main:
                 _write_nothing(config)
 

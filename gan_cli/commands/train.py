@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 # the built-in recipes register themselves (torch-free) before config.register_schemas stores every
 # registry's schemas in the ConfigStore (recipe_<name>_schema)
 import gan_cli.training.recipes  # noqa: E402,F401
+from gan_cli import distributed
 from gan_cli.commands import paths, sweeps
 from gan_cli.commands.config import check_eval_primary, register_schemas, validate
 from gan_cli.commands.errors_report import exit_on_user_error, is_user_error
@@ -95,9 +96,13 @@ def build(
     # every part of the run asks one context which rank writes (distributed.current() reads
     # RANK/WORLD_SIZE, so a torchrun rank > 0 trains without touching the run folder)
     context = (context or distributed.current()).on_device(target)
+    # several processes: trainer.batch_size is the global batch and each rank gets its share;
+    # everything built from here on is built alike on every rank (same seed), then broadcast
+    batch_size = distributed.rank_batch(cfg.trainer.batch_size, context, cfg.trainer.get("pack", 1))
+    distributed.start(context)
     device.seed_everything(cfg.seed)
     switches = device.speed_switches(cfg.trainer, target)
-    batches = data.build(cfg.data, target, cfg.trainer.batch_size)
+    batches = data.build(cfg.data, target, batch_size)
     generator, discriminator = models.build(
         cfg.model, batches.shape, batches.n_classes, pack=cfg.trainer.get("pack", 1), data_name=cfg.data.name
     )
@@ -106,8 +111,13 @@ def build(
         started = _start_from(cfg, source, generator, discriminator, batches, overrides)
     frozen = _freeze(cfg, generator, discriminator)
     generator, discriminator = generator.to(target), discriminator.to(target)
+    if cfg.model.get("sync_bn") and context.is_distributed:
+        generator = torch.nn.SyncBatchNorm.convert_sync_batchnorm(generator)
+        discriminator = torch.nn.SyncBatchNorm.convert_sync_batchnorm(discriminator)
     recipe = recipe_entry.builder(
-        RecipeContext(cfg, generator, discriminator, batches, target, switches, context)
+        RecipeContext(
+            _rank_config(cfg, batch_size), generator, discriminator, batches, target, switches, context
+        )
     )
     if source is not None:
         _carry_over(cfg, source, recipe, frozen)
@@ -136,7 +146,9 @@ def build(
         **({"recipe": recipe.name} if recipe.name != "gan" else {}),  # the default goes without saying
         **({"loss": recipe_facts["loss"]} if "loss" in recipe_facts else {}),
         **({"optim": f"{cfg.optim.name}  lr {rates}"} if recipe.optimizers else {}),
-        "trainer": f"{steps:,} steps x batch {cfg.trainer.batch_size}{step_fact}"
+        "trainer": f"{steps:,} steps x batch {cfg.trainer.batch_size}"
+        + (f" ({context.world_size} processes x {batch_size})" if context.is_distributed else "")
+        + step_fact
         + (f", EMA {cfg.trainer.ema.decay:g}" if cfg.trainer.ema.decay > 0 else ""),
         "device": (f"{target} ({torch.get_num_threads()} threads)" if target.type == "cpu" else str(target))
         + f"  {switches.describe()}",
@@ -161,7 +173,13 @@ def build(
     }
     others = {name: net for name, net in recipe.networks.items() if name != "generator"}
     evaluation = _evaluation(
-        cfg, batches, target, reporter, conditional=contract.takes_labels(generator), networks=others
+        cfg,
+        batches,
+        target,
+        reporter,
+        conditional=contract.takes_labels(generator),
+        networks=others,
+        main=context.is_main,
     )
     if evaluation:  # before the first step, not at the first evaluation
         check_eval_primary(evaluation.primary, evaluation.metrics, cfg.data.name)
@@ -183,7 +201,22 @@ def build(
     )
     if saved:
         trainer.restore(saved)  # also sets this run's rates, which a resume may change
+    if context.is_distributed:
+        distributed.broadcast_state(recipe.networks)
+        # each rank its own real batches and noise from here on; a resume at step s draws anew
+        device.seed_everything(distributed.rank_seed(cfg.seed, context.rank, trainer.step))
     return Training(trainer, reporter, facts, hparams)
+
+
+def _rank_config(cfg: DictConfig, batch_size: int) -> DictConfig:
+    """The config a recipe builds from: trainer.batch_size is this rank's share of the global batch
+    (the same config with one process)."""
+    if batch_size == cfg.trainer.batch_size:
+        return cfg
+    local = cfg.copy()
+    with open_dict(local):
+        local.trainer.batch_size = batch_size
+    return local
 
 
 def _take_model_config(cfg: DictConfig, saved: dict | None, overrides: list[str] | None) -> dict | None:
@@ -305,6 +338,23 @@ def _carry_over(cfg: DictConfig, source: dict, recipe, frozen) -> None:
 
 def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> dict[str, Any]:
     """Train as the config says, writing into run_dir. Returns the run's summary."""
+    devices = int(cfg.trainer.get("devices", 1))
+    if devices > 1 and not distributed.current().is_distributed:
+        return _run_processes(cfg, devices, Path(run_dir), overrides or [])
+    try:
+        return _run_here(cfg, run_dir, overrides)
+    except Exception as error:
+        if not distributed.lost_peer(error):
+            raise
+        # a rank that died: the launcher names it; the others stop with one line, not a traceback
+        rank = distributed.current().rank
+        sys.stderr.write(f"gan: rank {rank}: another process of this run is gone; stopping\n")
+        raise SystemExit(1) from None
+    finally:
+        distributed.stop()
+
+
+def _run_here(cfg: DictConfig, run_dir: Path, overrides: list[str] | None) -> dict[str, Any]:
     try:
         training = build(cfg, run_dir, overrides)  # checks the config before torch is imported
     except AlreadyFinished as finished:
@@ -344,6 +394,17 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> d
     return summary
 
 
+def _run_processes(cfg: DictConfig, devices: int, run_dir: Path, overrides: list[str]) -> dict[str, Any]:
+    """trainer.devices=N: the config checked here once (not N times), then N workers train it."""
+    from gan_cli.commands import launch
+
+    validate(cfg, overrides)
+    pack = cfg.trainer.get("pack", 1)
+    distributed.rank_batch(cfg.trainer.batch_size, distributed.Context(0, devices), pack)
+    launch.run_processes(devices, run_dir, overrides)
+    return _recorded_summary(run_dir)
+
+
 def _recorded_summary(run_dir: Path) -> dict[str, Any]:
     """The finished run's own summary, so a sweep of resumes still ranks it."""
     import json
@@ -360,7 +421,9 @@ AUTO_EVAL_EVERY = 2500
 REFUSED_RUN_FILES = {".hydra", "train.log", "tb", "metrics.jsonl"}
 
 
-def _evaluation(cfg: DictConfig, batches, device, reporter, conditional: bool = False, networks=None):
+def _evaluation(
+    cfg: DictConfig, batches, device, reporter, conditional: bool = False, networks=None, main: bool = True
+):
     """The metrics to compute during training, or None. Auto: on for data the tool can score
     offline (the data kind says: labeled image sets train the classifier extractor; 2D sets need none).
     conditional: G takes labels, so the defaults add the conditional metrics (cond_acc, intra_fid).
@@ -376,7 +439,8 @@ def _evaluation(cfg: DictConfig, batches, device, reporter, conditional: bool = 
         every = AUTO_EVAL_EVERY if kind_named(batches.kind).scored_offline(batches.n_classes) else 0
     if every == 0:
         return None
-    _full_set_classifier(cfg, device, reporter.note)
+    if main:  # only rank 0 evaluates (Trainer.run_evaluation); the classifier trains once
+        _full_set_classifier(cfg, device, reporter.note)
     evaluator = ev.Evaluator(
         cfg.data, features=t.eval_features, split=t.eval_split, n=t.eval_n, device=device, note=reporter.note
     )
@@ -464,11 +528,16 @@ def main(cfg: DictConfig) -> Any:
     overrides = list(hydra_cfg.overrides.task)
     if hydra_cfg.mode == RunMode.MULTIRUN:
         return _sweep_job(cfg, run_dir, overrides, hydra_cfg)
+    from gan_cli.commands.launch import ProcessesFailed
+
     try:
         summary = run(cfg, run_dir, overrides)
     except UserError:
         discard_if_unused(run_dir, REFUSED_RUN_FILES)
         raise
+    except ProcessesFailed as failed:
+        sys.stderr.write(f"gan: {failed}\n")
+        raise SystemExit(1) from None
     return sweeps.objective(summary)
 
 

@@ -47,6 +47,8 @@ class DCGANConfig:
     minibatch_std: bool = False  # Karras et al. 2018: one more feature map before D's last conv
     cond: str = "none"  # class conditioning: none, concat, projection or acgan (needs labelled data)
     cond_dim: int = DEFAULT_COND_DIM  # class embedding joined to z (concat, acgan) and to D's input (concat)
+    # several processes: BatchNorm's statistics over all ranks' batches (SyncBatchNorm), not each rank's
+    sync_bn: bool = False
 
 
 # The paper's 64x64 net tops out at 8x the last layer's channels (1024 vs 128); keeping

@@ -39,6 +39,8 @@ class MLPConfig:
     minibatch_std: bool = False  # Karras et al. 2018: D's last layer also sees the batch's spread
     cond: str = "none"  # class conditioning: none, concat, projection or acgan (needs labelled data)
     cond_dim: int = DEFAULT_COND_DIM  # class embedding joined to z (concat, acgan) and to D's input (concat)
+    # several processes: BatchNorm's statistics over all ranks' batches (SyncBatchNorm), not each rank's
+    sync_bn: bool = False
 
 
 def check(cfg: Any) -> None:

@@ -69,6 +69,8 @@ class ResNetConfig:
     minibatch_std: bool = False  # Karras et al. 2018: one more feature map before D's sum pooling
     cond: str = "none"  # class conditioning: none, concat, projection or acgan (needs labelled data)
     cond_dim: int = DEFAULT_COND_DIM  # class embedding joined to z (concat, acgan) and to D's input (concat)
+    # several processes: BatchNorm's statistics over all ranks' batches (SyncBatchNorm), not each rank's
+    sync_bn: bool = False
 
 
 SUPPORTED_SIZES = (16, 28, 32, 48, 64, 128, 256)

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from gan_cli import distributed
 from gan_cli.data.kinds import kind_named
 from gan_cli.errors import UserError
 from gan_cli.models import contract
@@ -331,9 +332,28 @@ class Trainer:
         if self._scheduled:
             self.apply_learning_rates()
 
+    def _agreed(self, stop: StopRequests) -> StopRequests:
+        """Several processes stop after the same step: a signal one rank got (torchrun forwards
+        SIGTERM to each; Ctrl-C reaches them at slightly different moments) stops them all, agreed
+        on the host once per step through the gloo group."""
+        if self.world_size == 1:
+            return stop
+        signum = distributed.highest(stop.signals[0] if stop else 0)
+        if signum and not stop:
+            stop.first_at = time.perf_counter()
+            stop.signals.append(signum)
+        return stop
+
+    @property
+    def world_size(self) -> int:
+        return self.context.world_size if self.context is not None else 1
+
     def _stop_point(self, done: int, total: int) -> None:
         """The recipe's may_stop: after a signal, leave the step when the rest of it would end
-        later than STOP_WAIT_S after the signal."""
+        later than STOP_WAIT_S after the signal. Not with several processes: the others would wait
+        in the step's next all_reduce, so every rank finishes the step and they stop together."""
+        if self.world_size > 1:
+            return
         if self._stop and self._stop.cut_short(done, total, self._step_started):
             raise _StopNow(self._stop.signals[0])
 
@@ -370,6 +390,7 @@ class Trainer:
         cfg = self.cfg
         while self.step < self.total_steps:
             self.train_step()
+            stop = self._agreed(stop)
             last = self.step == self.total_steps
             evaluate = self.evaluation is not None and (self.step % self.evaluation.every == 0 or last)
             if self.step % cfg.log_every == 0 or last or evaluate:
@@ -399,10 +420,13 @@ class Trainer:
         """Scores the EMA generator when there is one, else the generator (in eval mode)."""
         generator = self.ema.module if self.ema is not None else self.recipe.generator
         evaluation = self.evaluation
-        results = evaluation.evaluator.evaluate(
-            generator, evaluation.metrics, seed=evaluation.seed, networks=self.other_networks
-        )
-        self.last_eval = {key: float(value) for key, value in results.items()}
+        results = None
+        if self.writes_files:  # rank 0 scores; the others wait for its numbers (best.pt agrees)
+            results = evaluation.evaluator.evaluate(
+                generator, evaluation.metrics, seed=evaluation.seed, networks=self.other_networks
+            )
+            results = {key: float(value) for key, value in results.items()}
+        self.last_eval = distributed.from_main(results) if self.world_size > 1 else results
         return self.last_eval
 
     def track_best(self, results: dict[str, float]) -> None:

@@ -106,7 +106,7 @@ def test_image_models_refuse_2d_data():
 def test_unknown_group_option_lists_the_valid_ones():
     with pytest.raises(Exception) as caught:
         compose_train("model=stylegan")
-    valid = "ae, dcgan, mlp, progan, resnet, vae"
+    valid = "ae, dcgan, mlp, progan, resnet, vae, wavegan"
     assert one_line(caught.value) == f"Could not find 'model/stylegan'; valid options: {valid}"
 
 

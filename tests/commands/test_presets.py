@@ -84,7 +84,20 @@ EXPECTED = {
         "trainer.d_steps": 1,
         "trainer.ema.decay": 0.999,
     },
+    "wavegan": {
+        "model.name": "wavegan",
+        "model.phase_shuffle": 2,
+        "loss.name": "wgan",
+        "loss.clip": 0.0,
+        "loss.gp_lambda": 10.0,
+        "optim.lr": 1e-4,
+        "optim.betas": [0.5, 0.9],
+        "trainer.d_steps": 5,
+        "trainer.batch_size": 64,
+    },
 }
+# the data each preset is checked on: a preset for another kind of data than images names it here
+DATA = {"wavegan": ["data=audio_folder", "data.path=."]}
 
 
 def value(cfg, dotted):
@@ -96,7 +109,7 @@ def value(cfg, dotted):
 
 @pytest.mark.parametrize("preset", sorted(EXPECTED))
 def test_preset_sets_the_paper_values(preset):
-    cfg = compose_train(f"experiment={preset}", "data=fashion_mnist")
+    cfg = compose_train(f"experiment={preset}", *DATA.get(preset, ["data=fashion_mnist"]))
     validate(cfg)
     for key, expected in EXPECTED[preset].items():
         assert value(cfg, key) == expected, key

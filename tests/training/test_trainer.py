@@ -147,7 +147,6 @@ def test_on_nan_skip_drops_non_finite_updates_and_counts_them(tmp_path, monkeypa
 
 def test_non_finite_weights_never_reach_last_pt(tmp_path):
     cfg = compose_train("data=ring8", "trainer.steps=4", *QUIET, "trainer.ckpt_every=2")
-    from gan_cli.commands.train import build
 
     trainer = build(cfg, tmp_path).trainer
     trainer.train_step()
@@ -176,31 +175,6 @@ def test_metrics_during_training_keep_best_pt_and_fill_the_summary(tmp_path):
     evaluated = [r["modes_captured"] for r in records if r["step"] in (20, 40)]
     assert best["best"]["value"] == summary["best_modes_captured"] == max(evaluated)
     assert summary["best_step"] == best["step"] == best["best"]["step"]
-
-
-def test_a_rank_other_than_0_trains_like_rank_0_and_writes_no_file(tmp_path, monkeypatch):
-    """A torchrun rank 1 of 2 (no process group: Context.mean leaves the statistics as they are)
-    logs, evaluates and tracks best.pt in memory, but only rank 0 writes into the run folder."""
-    busy = ["trainer.log_every=10", "trainer.sample_every=10", "trainer.ckpt_every=10"]
-    evaluate = ["trainer.eval_every=10", "trainer.eval_n=200"]
-    cfg = compose_train("data=ring8", "trainer.steps=20", *QUIET, *busy, *evaluate)
-    main_rank = tmp_path / "rank0"
-    run(cfg, main_rank)
-    rank1 = tmp_path / "rank1"
-    monkeypatch.setenv("RANK", "1")
-    monkeypatch.setenv("WORLD_SIZE", "2")
-    training = build(cfg, rank1)
-    try:
-        summary = training.trainer.fit()
-    finally:
-        training.reporter.close()
-    trainer = training.trainer
-    assert summary["steps"] == 20 and [r["step"] for r in trainer.history] == [10, 20]
-    assert trainer.best is not None and summary["best_step"] == trainer.best["step"]
-    assert list(rank1.rglob("*")) == []  # the folder all ranks agree on, left empty
-    saved = checkpoint.load(main_rank / "checkpoints" / "last.pt")
-    for name, tensor in trainer.recipe.generator.state_dict().items():
-        assert torch.equal(tensor, saved["generator"][name]), name  # the same training on both ranks
 
 
 def test_eval_off_writes_no_best_pt(tmp_path):

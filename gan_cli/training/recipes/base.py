@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gan_cli import distributed
 from gan_cli.device import SpeedSwitches
 
 GENERATOR = "generator"  # the one network every recipe has: what the trainer averages and samples
@@ -71,7 +72,8 @@ class Recipe:
     ):
         """networks: name -> module, "generator" among them (the generator contract:
         gan_cli.models.contract). optimizers: name -> optimizer, named after the network each steps.
-        examples_per_step: real examples one step consumes (epochs and images/s count them).
+        examples_per_step: real examples one step consumes on this rank (epochs and images/s count
+        all ranks': this times the world size).
         lr_plan: optimizer name -> (schedule, base rate) (gan_cli.training.optim.scheduled_lr);
         default: constant at each optimizer's rate. updates_per_step: optimizer name -> updates per
         step (trainer.on_nan=skip compares what it dropped with them); default 1 each."""
@@ -79,11 +81,17 @@ class Recipe:
             raise ValueError(f"recipe {self.name!r} has no network named {GENERATOR!r}")
         self.context, self.device = context, context.device
         self.networks, self.optimizers = dict(networks), dict(optimizers)
-        self.examples_per_step = int(examples_per_step)
         self.lr_plan = lr_plan or {
             n: ("constant", o.param_groups[0]["lr"]) for n, o in self.optimizers.items()
         }
         self.updates_per_step = updates_per_step or {name: 1 for name in self.optimizers}
+        # processes of one run (gan_cli.distributed): gradients are averaged over them before a step
+        self.world_size = context.context.world_size if context.context is not None else 1
+        self.examples_per_step = int(examples_per_step) * self.world_size  # what all ranks consume
+        self._parameters = {
+            name: [p for group in o.param_groups for p in group["params"]]
+            for name, o in self.optimizers.items()
+        }
         self.skip_nonfinite = context.skip_nonfinite
         self.skipped: Counter[str] = (
             Counter()
@@ -133,15 +141,21 @@ class Recipe:
         non-finite update (that check reads the loss on the host every step, the price of skipping)."""
         optimizer = self.optimizers[name]
         optimizer.zero_grad(set_to_none=True)
-        if self.skip_nonfinite and not bool(torch.isfinite(objective.detach())):
-            self.skipped[name] += 1
-            return False
+        if self.skip_nonfinite:
+            nonfinite = not bool(torch.isfinite(objective.detach()))
+            if self.world_size > 1:  # every rank drops the update when one rank's loss is not finite
+                nonfinite = distributed.any_rank(nonfinite)
+            if nonfinite:
+                self.skipped[name] += 1
+                return False
         scaler = self.scalers[name]
+        # the same scale on every rank, so the averaged scaled gradients unscale alike
+        (objective if scaler is None else scaler.scale(objective)).backward()
+        if self.world_size > 1:
+            distributed.average_gradients(self._parameters[name], self.world_size)
         if scaler is None:
-            objective.backward()
             optimizer.step()
         else:
-            scaler.scale(objective).backward()
             scaler.step(optimizer)
             scaler.update()
         return True

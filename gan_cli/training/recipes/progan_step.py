@@ -70,7 +70,7 @@ class ProGANRecipe(GANRecipe):
 
     def phase(self) -> tuple[int, float]:
         """(level, alpha) for the next step, from the real images D has seen."""
-        images = self.d_updates * self.batch_size
+        images = self.d_updates * self.batch_size * self.world_size  # all ranks' images
         return phase_at(images, len(self.sides), self.fade_images, self.stable_images)
 
     def step(self, batches) -> dict[str, Tensor] | None:
@@ -97,6 +97,6 @@ class ProGANRecipe(GANRecipe):
         drift = f", drift {self.drift:g}" if self.drift > 0 else ""
         facts["step"] = (
             f"{facts['step']}; {ladder}: fade {self.fade_images:,} / stable {self.stable_images:,} images "
-            f"per level (grown after {-(-grow // self.batch_size):,} D steps){drift}"
+            f"per level (grown after {-(-grow // (self.batch_size * self.world_size)):,} D steps){drift}"
         )
         return facts
