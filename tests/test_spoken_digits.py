@@ -74,8 +74,17 @@ def test_prepare_resamples_trims_and_centres_a_word():
 
 
 def test_the_plan_and_its_file_names():
-    clips = sd.plan(["en-us", "en-gb-x-rp"], ["none", "f3"], [130, 190], [35])
-    assert len(clips) == 10 * 2 * 2 * 2 * 1
+    groups = sd.plan({"en-us": "gmw/en-US", "en-gb-x-rp": "gmw/en-GB-x-rp"}, ["none", "f3"], [130, 190], [35])
+    assert len(groups) == 10 * 2 * 1 and all(len(group) == 2 * 2 for group in groups)
+    clips = [clip for group in groups for clip in group]
+    assert all(len({(c.digit, c.speed, c.pitch) for c in group}) == 1 for group in groups)
+    # espeak-ng is given the voice's file: it drops the variant of some names (en-gb+f3)
+    assert {clip.spec for clip in groups[0]} == {
+        "gmw/en-US",
+        "gmw/en-US+f3",
+        "gmw/en-GB-x-rp",
+        "gmw/en-GB-x-rp+f3",
+    }
     assert {clip.digit for clip in clips} == set(sd.DIGITS)
     names = {clip.filename for clip in clips}
     assert len(names) == len(clips) // 10  # unique within a digit's folder
@@ -83,6 +92,32 @@ def test_the_plan_and_its_file_names():
     odd = sd.Clip("seven", "en-us", "Mr serious", 160, 50)
     assert odd.spec == "en-us+Mr serious" and odd.filename == "en-us_Mr_serious_s160_p50.wav"
     assert odd.path(Path("out")) == Path("out/seven/en-us_Mr_serious_s160_p50.wav")
+    assert len(sd.plan(["en-us"], ["none"], [160], [50, 60])) == 20
+
+
+def test_a_clip_identical_to_another_voices_is_left_out_on_every_run(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_synthesize(espeak, clip):
+        calls.append(clip.voice)
+        # en-us-nyc says it as en-us does; en-gb differently; "silent" says nothing
+        freq = {"en-us": 500.0, "en-us-nyc": 500.0, "en-gb": 700.0}.get(clip.voice, 0.0)
+        return word(freq=freq) * (freq > 0), ESPEAK_RATE
+
+    monkeypatch.setattr(sd, "synthesize", fake_synthesize)
+    (group,) = sd.plan(["en-us", "en-us-nyc", "en-gb", "silent"], ["none"], [160], [50])[:1]
+    (tmp_path / "zero").mkdir()
+    first = sd.make_group("espeak-ng", group, tmp_path, "centre")
+    assert first[:3] == ["made", "same", "made"] and first[3].startswith("failed: ")
+    assert "only silence" in first[3]
+    assert sorted(p.name for p in (tmp_path / "zero").iterdir()) == [
+        "en-gb_s160_p50.wav",
+        "en-us_s160_p50.wav",
+    ]
+    calls.clear()
+    second = sd.make_group("espeak-ng", group, tmp_path, "centre")
+    assert second[:3] == ["exists", "same", "exists"] and calls == ["en-us-nyc", "silent"]
+    assert len(list((tmp_path / "zero").iterdir())) == 2  # no partial files either
 
 
 LISTING = """Pty Language       Age/Gender VoiceName          File                 Other Languages
@@ -106,7 +141,11 @@ def test_parse_listing_reads_languages_names_and_files_with_spaces():
 def test_mbrola_voices_count_only_where_mbrola_can_speak_them(monkeypatch):
     monkeypatch.setattr(sd, "_run_listing", lambda espeak, which: LISTING)
     monkeypatch.setattr(sd.shutil, "which", lambda name: None)
-    assert sd.english_voices("espeak-ng") == ["en-gb", "en-gb-x-rp", "en-us-nyc"]
+    assert sd.english_voices("espeak-ng") == {
+        "en-gb": "gmw/en",
+        "en-gb-x-rp": "gmw/en-GB-x-rp",
+        "en-us-nyc": "gmw/en-US-nyc",
+    }
 
 
 def test_missing_espeak_is_one_line_naming_the_package(monkeypatch, tmp_path, capsys):
@@ -166,11 +205,12 @@ def test_choices_match_without_case_and_unknown_ones_list_the_valid():
 
 
 def test_summary_is_one_line():
-    result = {"made": 15, "cut": 1, "exists": 3, "failed": 1, "total": 20, "voices": 2, "seconds": 1.25}
-    result["first_failure"] = "-v xx: no voice"
+    result = {"made": 14, "cut": 1, "exists": 3, "same": 1, "failed": 1, "total": 20, "voices": 2}
+    result.update(seconds=1.25, first_failure="-v xx: no voice")
     line = sd.summary(Path("out"), result)
-    assert "\n" not in line and line.startswith("spoken_digits: 19 clips in out")
-    assert "16 made, 3 already there, 1 longer than 1 s and cut, 1 failed, first: -v xx" in line
+    assert "\n" not in line and line.startswith("spoken_digits: 18 clips in out")
+    assert "15 made, 3 already there, 1 left out as identical to another voice's" in line
+    assert "1 longer than 1 s and cut, 1 failed, first: -v xx" in line
 
 
 @pytest.mark.slow
@@ -183,13 +223,17 @@ def test_a_small_set_reads_as_ten_classes_through_audio_folder(tmp_path, capsys)
     from tests.helpers import compose_train
 
     out = tmp_path / "digits"
-    argv = [str(out), "--voices", "en-us", "--variants", "none", "--speeds", "160", "--pitches", "50"]
+    # en-gb with a variant: espeak-ng speaks "en-gb+f3" as plain en-gb, so this also checks that
+    # the variant reaches it (through the voice's file) and gives clips of its own.
+    argv = [str(out), "--voices", "en-gb", "--variants", "none,f3", "--speeds", "160", "--pitches", "50"]
     assert sd.main([*argv, "--jobs", "2"]) == 0
     line = capsys.readouterr().out
-    assert line.count("\n") == 1 and "10 clips" in line and "10 made" in line
+    assert line.count("\n") == 1 and "20 clips" in line and "20 made" in line and "identical" not in line
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(sd.DIGITS)
     for digit in sd.DIGITS:
-        (path,) = (out / digit).glob("*.wav")
+        paths = sorted((out / digit).glob("*.wav"))
+        assert [p.name for p in paths] == ["en-gb_f3_s160_p50.wav", "en-gb_s160_p50.wav"]
+        path = paths[0]
         info = soundfile.info(str(path))
         assert (info.samplerate, info.frames, info.channels, info.subtype) == (16000, 16384, 1, "PCM_16")
         samples, _ = soundfile.read(str(path), dtype="int16")
@@ -198,7 +242,7 @@ def test_a_small_set_reads_as_ten_classes_through_audio_folder(tmp_path, capsys)
 
     # A second run makes nothing and says so.
     assert sd.main(argv) == 0
-    assert "0 made, 10 already there" in capsys.readouterr().out
+    assert "0 made, 20 already there" in capsys.readouterr().out
 
     assert audio_folder.find_audio(out).class_names == sorted(sd.DIGITS)
     composed = compose_train("data=audio_folder", f"data.path={out}")

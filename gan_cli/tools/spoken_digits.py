@@ -10,7 +10,8 @@ PCM_16 WAV to OUT_DIR/<digit>/<voice>_s<speed>_p<pitch>.wav, one folder per digi
 SC09-like set (Donahue et al. 2019 trained WaveGAN on SC09, the ten digits of Speech Commands)
 that `gan train model=wavegan data=audio_folder data.path=OUT_DIR` reads with ten classes.
 
-Files that exist are skipped, so a second run only adds what is missing. Prints one summary line.
+A clip identical to another voice's (some accents say some words alike) is left out. Files that
+exist are skipped, so a second run only adds what is missing. Prints one summary line.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ from gan_cli.errors import UserError
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 SAMPLE_RATE = 16000
 LENGTH = 16384  # WaveGAN's clip length, about one second at 16 kHz
-# The defaults make 8 voices (what espeak-ng 1.51 offers without MBROLA) x 4 x 3 x 2 x 10 digits
-# = 1,920 clips: two male and two female timbres, espeak-ng's default speed (175 wpm) and pitch
-# (50) bracketed; at 130 wpm the slowest word still fits in one second.
+# The defaults make up to 8 voices (what espeak-ng 1.51 offers without MBROLA) x 4 x 3 x 2 x 10
+# digits = 1,920 clips, less those identical to another voice's: two male timbres (the voice's
+# own, m3) and two female (f3, f5); espeak-ng's default speed (175 wpm) and pitch (50) bracketed;
+# at 130 wpm the slowest word still fits in one second.
 DEFAULT_VARIANTS = ("none", "f3", "m3", "f5")
 DEFAULT_SPEEDS = (130, 160, 190)
 DEFAULT_PITCHES = (35, 65)
@@ -55,20 +57,24 @@ class Clip:
     """One word as one voice says it."""
 
     digit: str
-    voice: str  # espeak-ng's name for the English voice, e.g. en-gb-x-rp
+    voice: str  # the English voice's name, e.g. en-gb-x-rp
     variant: str  # "none" for the voice as it is, else a variant such as f3
     speed: int
     pitch: int
+    voice_file: str = ""  # espeak-ng's file for the voice (gmw/en-GB-x-rp); "": the name
 
     @property
     def spec(self) -> str:
-        """The -v argument: voice+variant."""
-        return self.voice if self.variant == "none" else f"{self.voice}+{self.variant}"
+        """The -v argument: voice+variant. By file, because espeak-ng 1.51 drops the variant of
+        some names (en-gb+f3 speaks as en-gb; gmw/en+f3 as f3)."""
+        voice = self.voice_file or self.voice
+        return voice if self.variant == "none" else f"{voice}+{self.variant}"
 
     @property
     def filename(self) -> str:
         # Variant names may hold spaces ("Mr serious"): keep names to letters, digits, '-', '.'.
-        name = re.sub(r"[^A-Za-z0-9.-]+", "_", self.spec.replace("+", "_"))
+        voice = self.voice if self.variant == "none" else f"{self.voice}_{self.variant}"
+        name = re.sub(r"[^A-Za-z0-9.-]+", "_", voice)
         return f"{name}_s{self.speed}_p{self.pitch}.wav"
 
     def path(self, out_dir: Path) -> Path:
@@ -159,11 +165,11 @@ def _mbrola_ready(voice_file: str) -> bool:
     return shutil.which("mbrola") is not None and any((folder / database).exists() for folder in MBROLA_DIRS)
 
 
-def english_voices(espeak: str) -> list[str]:
-    """The English voices this espeak-ng can speak, by the name -v takes: the language code for
-    espeak-ng's own voices (en-us, en-gb-x-rp), the file name for MBROLA ones (mb-us1)."""
+def english_voices(espeak: str) -> dict[str, str]:
+    """The English voices this espeak-ng can speak: {name: voice file}, named by the language code
+    for espeak-ng's own voices (en-us, en-gb-x-rp), by the file's name for MBROLA ones (mb-us1)."""
     text = _run_listing(espeak, "en")
-    voices = []
+    voices: dict[str, str] = {}
     for language, _name, voice_file in parse_listing(text):
         if voice_file.startswith("mb/"):
             name = voice_file.split("/")[-1]
@@ -173,8 +179,7 @@ def english_voices(espeak: str) -> list[str]:
             name = language
         else:
             continue
-        if name not in voices:
-            voices.append(name)
+        voices.setdefault(name, voice_file)
     return voices
 
 
@@ -209,32 +214,64 @@ def synthesize(espeak: str, clip: Clip) -> tuple[Any, int]:
     return signal, int(rate)
 
 
-def make(espeak: str, clip: Clip, out_dir: Path, align: str = "centre") -> str:
-    """Writes one clip unless it exists: 'exists', 'made' or 'cut' (made, longer than the clip)."""
+def make_group(espeak: str, clips: list[Clip], out_dir: Path, align: str = "centre") -> list[str]:
+    """Writes the clips of one word, speed and pitch in order, each unless it exists or sounds
+    exactly like an earlier one of the group (some accents say some words alike: en-us-nyc's
+    "nine" is en-us's): per clip 'exists', 'made', 'cut' (made; the word was longer than the
+    clip), 'same' (not written) or 'failed: <why>'. The order makes the choice the same on
+    every run, so a second run skips what the first wrote and leaves out what it left out."""
+    import hashlib
+
     import soundfile
 
-    target = clip.path(out_dir)
-    if target.exists():
-        return "exists"
-    signal, rate = synthesize(espeak, clip)
-    samples, was_cut = prepare(signal, rate, LENGTH, align)
-    # Written beside and renamed into place, so an interrupted run leaves no half file that the
-    # next run would take as done.
-    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
-    soundfile.write(str(partial), samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-    os.replace(partial, target)
-    return "cut" if was_cut else "made"
+    seen: set[bytes] = set()
+    outcomes = []
+    for clip in clips:
+        target = clip.path(out_dir)
+        try:
+            if target.exists():
+                samples, _ = soundfile.read(str(target), dtype="int16")
+                seen.add(hashlib.sha1(samples.tobytes()).digest())
+                outcomes.append("exists")
+                continue
+            signal, rate = synthesize(espeak, clip)
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+            outcomes.append(f"failed: {_first_line(str(error)) if str(error) else type(error).__name__}")
+            continue
+        samples, was_cut = prepare(signal, rate, LENGTH, align)
+        if not samples.any():
+            outcomes.append(f"failed: -v {clip.spec} {clip.digit}: espeak-ng made only silence")
+            continue
+        digest = hashlib.sha1(samples.tobytes()).digest()
+        if digest in seen:
+            outcomes.append("same")
+            continue
+        seen.add(digest)
+        # Written beside and renamed into place, so an interrupted run leaves no half file that
+        # the next run would take as done.
+        partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+        soundfile.write(str(partial), samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        os.replace(partial, target)
+        outcomes.append("cut" if was_cut else "made")
+    return outcomes
 
 
 # --- the set -------------------------------------------------------------------------------------
 
 
-def plan(voices: list[str], variant_names: list[str], speeds: list[int], pitches: list[int]) -> list[Clip]:
+def plan(
+    voices: list[str] | dict[str, str], variant_names: list[str], speeds: list[int], pitches: list[int]
+) -> list[list[Clip]]:
+    """The clips in groups of one word, speed and pitch (the voices and variants vary within one);
+    `voices` is a list of names or {name: voice file}."""
+    files = voices if isinstance(voices, dict) else dict.fromkeys(voices, "")
     return [
-        Clip(digit, voice, variant, speed, pitch)
+        [
+            Clip(digit, voice, variant, speed, pitch, files[voice])
+            for voice in files
+            for variant in variant_names
+        ]
         for digit in DIGITS
-        for voice in voices
-        for variant in variant_names
         for speed in speeds
         for pitch in pitches
     ]
@@ -303,13 +340,14 @@ def build(
         raise UserError("espeak-ng lists no English voice it can speak (`espeak-ng --voices=en`)")
     available_variants = ["none", *variants(espeak)]
     default_variants = [name for name in DEFAULT_VARIANTS if name in available_variants]
-    chosen_voices = _choose(voices, available_voices, available_voices, "voices")
+    names = _choose(voices, list(available_voices), list(available_voices), "voices")
+    chosen_voices = {name: available_voices[name] for name in names}
     chosen_variants = _choose(variant_names, available_variants, default_variants, "variants")
     chosen_speeds = _numbers(speeds, DEFAULT_SPEEDS, "speeds", SPEED_RANGE)
     chosen_pitches = _numbers(pitches, DEFAULT_PITCHES, "pitches", PITCH_RANGE)
     check_out_dir(out_dir, force)
 
-    clips = plan(chosen_voices, chosen_variants, chosen_speeds, chosen_pitches)
+    groups = plan(chosen_voices, chosen_variants, chosen_speeds, chosen_pitches)
     for digit in DIGITS:
         (out_dir / digit).mkdir(parents=True, exist_ok=True)
     (out_dir / MARKER).write_text(
@@ -317,28 +355,24 @@ def build(
         f"voices: {','.join(chosen_voices)}\nvariants: {','.join(chosen_variants)}\n"
         f"speeds: {','.join(map(str, chosen_speeds))}\npitches: {','.join(map(str, chosen_pitches))}\n"
     )
-    counts = {"made": 0, "cut": 0, "exists": 0, "failed": 0}
+    counts = {"made": 0, "cut": 0, "exists": 0, "same": 0, "failed": 0}
     failures: list[str] = []
     started = time.perf_counter()
-
-    def one(clip: Clip) -> str:
-        try:
-            return make(espeak, clip, out_dir, align)
-        except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
-            failures.append(str(error).splitlines()[0] if str(error) else type(error).__name__)
-            return "failed"
-
     # Threads suffice: the work is in espeak-ng processes, the numpy part is small.
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
-        for outcome in pool.map(one, clips):
-            counts[outcome] += 1
+        for outcomes in pool.map(lambda group: make_group(espeak, group, out_dir, align), groups):
+            for outcome in outcomes:
+                kind, _, why = outcome.partition(": ")
+                counts[kind] += 1
+                if why:
+                    failures.append(why)
     finally:
-        # On Ctrl-C the clips not yet started are dropped rather than waited for.
+        # On Ctrl-C the groups not yet started are dropped rather than waited for.
         pool.shutdown(wait=True, cancel_futures=True)
     return {
         **counts,
-        "total": len(clips),
+        "total": sum(len(group) for group in groups),
         "voices": len(chosen_voices) * len(chosen_variants),
         "seconds": time.perf_counter() - started,
         "first_failure": failures[0] if failures else None,
@@ -348,9 +382,11 @@ def build(
 def summary(out_dir: Path, result: dict[str, Any]) -> str:
     made = result["made"] + result["cut"]
     line = (
-        f"spoken_digits: {result['total'] - result['failed']} clips in {out_dir} (10 classes,"
+        f"spoken_digits: {made + result['exists']} clips in {out_dir} (10 classes,"
         f" {result['voices']} voices; {made} made, {result['exists']} already there"
     )
+    if result["same"]:
+        line += f", {result['same']} left out as identical to another voice's"
     if result["cut"]:
         line += f", {result['cut']} longer than 1 s and cut"
     if result["failed"]:
