@@ -3,7 +3,8 @@ shown, which metrics apply by default, what the trainer watches between evaluati
 
 A data source's batches carry their kind (`batches.kind`, a name); `kind_named(name)` gives the
 object. Code outside this module asks the kind instead of testing `kind == "points"`. A new kind
-(audio) registers here with `register_kind`. torch is imported inside the methods.
+registers with `register_kind`; audio clips live in gan_cli/data/audio_kind.py, imported at the end
+of this module so that the registry always holds it. torch is imported inside the methods.
 """
 
 from __future__ import annotations
@@ -12,6 +13,27 @@ from typing import Any
 
 # Points drawn for a 2D scatter and the mode metrics of each log interval: enough to see every mode.
 POINTS_SHOWN = 2500
+SAMPLE_FORMATS = ("grid", "png", "npy")  # what format= means for images and points
+
+
+def feature_metrics(n_classes: int, features: str = "classifier") -> list[str]:
+    """The default metrics of kinds compared through a feature extractor (images, audio)."""
+    # class coverage is over the data set's own classes, so it needs the classifier
+    if n_classes <= 0:
+        return ["fid", "kid", "pr"]
+    if features == "classifier":
+        return ["fid", "kid", "pr", "coverage", "score"]
+    return ["fid", "kid", "pr", "score"]
+
+
+def _refuse_format(kind: DataKind, fmt: str) -> None:
+    from gan_cli.errors import UserError
+
+    if fmt not in SAMPLE_FORMATS:
+        raise UserError(
+            f"format={fmt} does not apply: this checkpoint's samples are {kind.describe}; "
+            f"use format={', '.join(SAMPLE_FORMATS)}"
+        )
 
 
 class DataKind:
@@ -26,6 +48,8 @@ class DataKind:
     # False scores the samples themselves against the known source (the 2D mixtures' modes).
     compared_by_features = False
     view_needs_source = False  # `view` draws the real data too: the caller must build the source
+    sample_dims = 0  # dimensions of one sample: points (D,) 1, clips (C, L) 2, images (C, H, W) 3
+    shape_text = ""  # how a model error writes such a shape: "(C, H, W)"
 
     def shown(self, n_samples: int) -> int:
         """How many samples a training view shows (trainer.n_samples for grids)."""
@@ -38,6 +62,15 @@ class DataKind:
     def clip(self, generated: Any) -> Any:
         """Samples as written and scored: kinds with a fixed range clamp to it (in place)."""
         return generated
+
+    def sample_rate(self, source: Any) -> int | None:
+        """Samples per second where the samples are sounds (what they are played at), else None."""
+        return None
+
+    def write_samples(self, generated: Any, folder: Any, source: Any = None, labels: Any = None) -> list:
+        """Beside the view, the samples themselves as files in `folder` (audio: one WAV per clip),
+        returning the paths; kinds whose view is the sample (images, points) write nothing."""
+        return []
 
     def interval_metrics(self, generated: Any, source: Any) -> dict[str, float]:
         """Cheap metrics the trainer adds to every log line (none for most kinds)."""
@@ -58,8 +91,9 @@ class DataKind:
 
     def output_roles(self, fmt: str, interpolate: bool = False, gif: bool = False) -> tuple[str, ...]:
         """What `gan sample` writes, main output first: "grid" or "scatter" (the view, a PNG),
-        "folder" (one PNG per sample), "npy" (the samples as an array), "gif" (an animated walk).
-        fmt is the sample config's format= (grid, png, npy)."""
+        "folder" (one PNG per sample), "wav" (a folder, one sound file per sample), "npy" (the
+        samples as an array), "gif" (an animated walk). fmt is the sample config's format= (grid,
+        png, npy, wav); one the kind cannot write is a UserError."""
         raise NotImplementedError
 
 
@@ -69,6 +103,8 @@ class ImageKind(DataKind):
     conv_layout = True
     interpolates = True
     compared_by_features = True
+    sample_dims = 3
+    shape_text = "(C, H, W)"
 
     def view(self, generated, source=None, nrow=None):
         from gan_cli.outputs import plots
@@ -79,14 +115,10 @@ class ImageKind(DataKind):
         return generated.clamp_(-1, 1)  # pixels: [-1, 1] is black to white
 
     def default_metrics(self, n_classes, features="classifier"):
-        # class coverage is over the data set's own classes, so it needs the classifier
-        if n_classes <= 0:
-            return ["fid", "kid", "pr"]
-        if features == "classifier":
-            return ["fid", "kid", "pr", "coverage", "score"]
-        return ["fid", "kid", "pr", "score"]
+        return feature_metrics(n_classes, features)
 
     def output_roles(self, fmt, interpolate=False, gif=False):
+        _refuse_format(self, fmt)
         if interpolate:
             return ("grid", "gif") if gif else ("grid",)
         return {"grid": ("grid",), "png": ("folder",), "npy": ("npy",)}[fmt]
@@ -98,6 +130,8 @@ class PointsKind(DataKind):
     name = "points"
     describe = "2D points"
     view_needs_source = True
+    sample_dims = 1
+    shape_text = "(D,)"
 
     def shown(self, n_samples):
         return POINTS_SHOWN
@@ -119,6 +153,7 @@ class PointsKind(DataKind):
 
     def output_roles(self, fmt, interpolate=False, gif=False):
         # a scatter shows the points over the real mixture; the .npy holds them (format=npy: only that)
+        _refuse_format(self, fmt)
         return ("npy",) if fmt == "npy" else ("scatter", "npy")
 
 
@@ -145,8 +180,9 @@ def kind_named(name: str) -> DataKind:
 
 def kind_of_shape(shape) -> DataKind:
     """The kind of a sample shape where only the shape is known (old checkpoints): vectors are
-    points, (C, H, W) images."""
-    return KINDS["points"] if len(tuple(shape)) == 1 else KINDS["image"]
+    points, (C, L) audio clips, (C, H, W) images."""
+    dims = len(tuple(shape))
+    return next((kind for kind in KINDS.values() if kind.sample_dims == dims), KINDS["image"])
 
 
 def kind_of_data(data_cfg: Any, shape) -> DataKind:
@@ -154,3 +190,7 @@ def kind_of_data(data_cfg: Any, shape) -> DataKind:
     sample shape implies: what `gan sample` and `gan eval` ask about a checkpoint's data."""
     recorded = data_cfg.get("kind") if hasattr(data_cfg, "get") else getattr(data_cfg, "kind", None)
     return kind_named(str(recorded)) if recorded else kind_of_shape(shape)
+
+
+# Last: audio_kind imports DataKind, feature_metrics and register_kind from here and registers itself.
+import gan_cli.data.audio_kind  # noqa: E402, F401

@@ -41,17 +41,37 @@ def build(cfg, shape, n_classes: int = 0, pack: int = 1, data_name: str | None =
     times the features (vectors) or channels (images); G does not change.
     """
     entry = MODELS.get(getattr(cfg, "name", None))
-    shape = _checked_shape(shape)
+    shape = _checked_shape(shape, entry)
     if entry.schema is not None:
         cond = getattr(MODELS.settings(cfg, entry.name), "cond", conditioning.NONE)
         conditioning.check_labels(cond, int(n_classes), data_name)
     return entry.builder(cfg, shape, int(n_classes), pack=int(pack))
 
 
-def _checked_shape(shape) -> tuple[int, ...]:
+def _checked_shape(shape, entry=None) -> tuple[int, ...]:
+    """The shape as ints, refused in one line where it is no sample of a kind the family takes
+    (each data kind says how many dimensions its samples have: points 1, clips 2, images 3); the
+    line names the families that take such samples."""
+    from gan_cli.data import kinds
+
     dims = tuple(int(d) for d in shape)
-    if len(dims) not in (1, 3) or any(d <= 0 for d in dims):
-        raise UserError(f"data shape {dims} is not supported: models take vectors (D,) or images (C, H, W)")
+    of_rank = [kind for kind in kinds.KINDS.values() if kind.sample_dims == len(dims)]
+    if not of_rank or any(d <= 0 for d in dims):
+        known = sorted(kinds.KINDS.values(), key=lambda kind: kind.sample_dims)
+        what = ", ".join(f"{kind.describe} {kind.shape_text}" for kind in known)
+        raise UserError(f"data shape {dims} is not supported: models take {what}")
+    taken = [kinds.KINDS[name] for name in getattr(entry, "kinds", ()) if name in kinds.KINDS]
+    if taken and not any(kind in taken for kind in of_rank):
+        needs = " or ".join(f"{kind.name} data {kind.shape_text}" for kind in taken)
+        hints = []
+        for kind in of_rank:
+            names = [other.name for other in MODELS if kind.name in getattr(other, "kinds", ())]
+            if names:
+                listed = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+                hints.append(f"for {kind.name} data use model={listed}")
+        raise UserError(
+            f"model={entry.name} needs {needs}, got data of shape {dims}" + "".join(f"; {h}" for h in hints)
+        )
     return dims
 
 

@@ -49,3 +49,48 @@ def save_png(image: Tensor, path) -> None:
             images.pil_image(images.unit_to_uint8(image)).save(tmp, format="PNG")
     except OSError as error:
         raise UserError(f"could not write {path}: {error.strerror or error}") from None
+
+
+# Anchors of a perceptually ordered dark-to-bright ramp (values read off matplotlib's "magma" at
+# 0, 1/4, 1/2, 3/4, 1): quiet is near black, loud near pale yellow, and it reads in greyscale too.
+SPECTROGRAM_COLORS = (
+    (0.001, 0.000, 0.014),
+    (0.317, 0.071, 0.485),
+    (0.716, 0.215, 0.475),
+    (0.987, 0.535, 0.382),
+    (0.987, 0.991, 0.750),
+)
+# The range shown below the loudest cell of a grid: 80 dB (as librosa's power_to_db top_db), in
+# natural-log power units (80 dB = 8 ln 10). Quieter cells are black; the log floor of silent
+# frames (log 1e-6) would otherwise stretch the scale and wash out every sound.
+SPECTROGRAM_RANGE = 8.0 * 2.302585092994046
+
+
+def colormap(unit: Tensor) -> Tensor:
+    """Values in [0, 1] (any shape S) -> (3, *S) colours of SPECTROGRAM_COLORS, piecewise linear."""
+    anchors = torch.tensor(SPECTROGRAM_COLORS, dtype=torch.float32, device=unit.device)  # (K, 3)
+    position = unit.clamp(0, 1) * (len(SPECTROGRAM_COLORS) - 1)
+    low = position.floor().long().clamp_(max=len(SPECTROGRAM_COLORS) - 2)
+    weight = (position - low).unsqueeze(-1)
+    colours = anchors[low] * (1 - weight) + anchors[low + 1] * weight  # (*S, 3)
+    return colours.movedim(-1, 0)
+
+
+def spectrogram_grid(spectrograms: Tensor, nrow: int | None = None) -> Tensor:
+    """Log-power spectrograms (N, bands, frames), band 0 the lowest -> one (3, H, W) grid in [0, 1].
+
+    One tile per clip with low frequencies at the bottom, all on one scale for the whole grid (its
+    loudest cell is brightest, SPECTROGRAM_RANGE below it black), so tiles compare by loudness.
+    Short clips' tiles are drawn twice the size, so that a grid of 1 s clips is legible."""
+    from torchvision.utils import make_grid
+
+    values = spectrograms.detach().float().cpu()
+    top = values.max() if values.numel() else values.new_tensor(0.0)
+    bottom = max(float(values.min()), float(top) - SPECTROGRAM_RANGE) if values.numel() else 0.0
+    span = float(top) - bottom
+    unit = (values - bottom) / span if span > 0 else values.new_zeros(values.shape)
+    tiles = colormap(unit.flip(1)).movedim(0, 1)  # (N, 3, bands, frames), low bands at the bottom
+    if tiles.shape[-1] <= 128:
+        tiles = tiles.repeat_interleave(2, dim=-1).repeat_interleave(2, dim=-2)
+    nrow = nrow or max(1, int(round(tiles.shape[0] ** 0.5)))
+    return make_grid(tiles, nrow=nrow, padding=2, pad_value=1.0)
