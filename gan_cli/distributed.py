@@ -32,6 +32,8 @@ RANK_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
 # SLURM's own names for the same three facts (srun sets them for every task): read when the torch
 # names are missing, so `srun python -m gan_cli train` and submitit's tasks need no wrapper.
 SLURM_VARIABLES = ("SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID")
+# submitit's local executor (hydra/launcher=submitit_local) names them so for its tasks.
+SUBMITIT_LOCAL_VARIABLES = ("SUBMITIT_LOCAL_GLOBALID", "SUBMITIT_LOCAL_NTASKS", "SUBMITIT_LOCAL_LOCALID")
 # How long a collective may wait for another rank: rank 0's evaluation (the others wait for its
 # results) and checkpoint writing are the longest; a rank that dies is seen at once by the others
 # (its sockets close) and torchrun stops the rest, so this bounds only a rank that hangs.
@@ -95,8 +97,11 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Context:
     world is a broken launch, named in one line."""
     environ = os.environ if environ is None else environ
     names = RANK_VARIABLES
-    if "WORLD_SIZE" not in environ and int(environ.get("SLURM_NTASKS", "1") or 1) > 1:
-        names = SLURM_VARIABLES
+    if "WORLD_SIZE" not in environ:
+        for other in (SLURM_VARIABLES, SUBMITIT_LOCAL_VARIABLES):
+            if int(environ.get(other[1], "1") or 1) > 1:
+                names = other
+                break
     rank = _integer(environ, names[0], 0)
     world_size = _integer(environ, names[1], 1)
     local_rank = _integer(environ, names[2], rank)
@@ -124,6 +129,8 @@ def launch_key(environ: Mapping[str, str] | None = None) -> str:
         return f"run-{run_id}"
     if environ.get("SLURM_JOB_ID"):
         return f"slurm-{environ['SLURM_JOB_ID']}-{environ.get('SLURM_STEP_ID', '0')}"
+    if environ.get("SUBMITIT_LOCAL_JOB_ID"):
+        return f"submitit-{environ['SUBMITIT_LOCAL_JOB_ID']}"
     address = environ.get("MASTER_ADDR", "local")
     port = environ.get("MASTER_PORT", "0")
     return f"{address}-{port}-{os.getppid()}{_attempt(environ)}"
@@ -185,13 +192,22 @@ def start(context: Context) -> None:
     os.environ.setdefault("LOCAL_RANK", str(context.local_rank))
     if "MASTER_ADDR" not in os.environ and os.environ.get("SLURM_JOB_NODELIST"):
         os.environ["MASTER_ADDR"] = _first_slurm_node(os.environ["SLURM_JOB_NODELIST"])
-        os.environ.setdefault("MASTER_PORT", str(15000 + int(os.environ.get("SLURM_JOB_ID", "0")) % 20000))
+        os.environ.setdefault("MASTER_PORT", _port_of(os.environ.get("SLURM_JOB_ID", "0")))
+    elif "MASTER_ADDR" not in os.environ and os.environ.get("SUBMITIT_LOCAL_JOB_ID"):
+        os.environ["MASTER_ADDR"] = "127.0.0.1"  # submitit_local: every task on this machine
+        os.environ.setdefault("MASTER_PORT", _port_of(os.environ["SUBMITIT_LOCAL_JOB_ID"]))
     backend = backend_for(context.device)
     if backend == "nccl":
         torch.cuda.set_device(torch.device(context.device))
     timeout = datetime.timedelta(seconds=COLLECTIVE_TIMEOUT_S)
     dist.init_process_group(backend, timeout=timeout)
     _control = dist.new_group(backend="gloo", timeout=timeout) if backend != "gloo" else dist.group.WORLD
+
+
+def _port_of(job_id: str) -> str:
+    """A rendezvous port every task of a job derives alike from the job id (no launcher chose one)."""
+    digits = "".join(ch for ch in job_id if ch.isdigit()) or "0"
+    return str(15000 + int(digits) % 20000)
 
 
 def _first_slurm_node(nodelist: str) -> str:

@@ -37,7 +37,12 @@ def compose_train(*overrides: str):
 
 
 def run_folders(cwd: Path) -> list[Path]:
-    return sorted(p for p in (cwd / "outputs").glob("*/*") if p.is_dir() and p.parent.name != "multirun")
+    # .ranks/ (a torchrun launch's shared folder name, gan_cli/outputs/run_folder.py) is no run
+    return sorted(
+        p
+        for p in (cwd / "outputs").glob("*/*")
+        if p.is_dir() and p.parent.name != "multirun" and not p.name.startswith(".")
+    )
 
 
 class SilentReporter:

@@ -39,6 +39,11 @@ def _claim(config: DictConfig, key: str, may_hold_a_run: bool) -> Path:
     context = distributed.current()
     if not context.is_distributed:
         return _claim_here(config, key, may_hold_a_run)
+    launched = os.environ.get(LAUNCHED_ENV)
+    if launched:  # `gan train trainer.devices=N` claimed it before starting the ranks: nothing to publish
+        folder = Path(launched)
+        _set(config, key, folder)
+        return folder
     root = run_folder.rank_root(_configured(config, key))
     launch = distributed.launch_key()
     if not context.is_main:

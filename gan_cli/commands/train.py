@@ -5,6 +5,7 @@ torch is imported inside `build`, after the config has been checked, so `gan tra
 config errors answer before the heavy imports.
 """
 
+import os
 import sys
 import traceback
 from dataclasses import dataclass
@@ -111,6 +112,7 @@ def build(
         started = _start_from(cfg, source, generator, discriminator, batches, overrides)
     frozen = _freeze(cfg, generator, discriminator)
     generator, discriminator = generator.to(target), discriminator.to(target)
+    _check_sync_bn(cfg, target)
     if cfg.model.get("sync_bn") and context.is_distributed:
         generator = torch.nn.SyncBatchNorm.convert_sync_batchnorm(generator)
         discriminator = torch.nn.SyncBatchNorm.convert_sync_batchnorm(discriminator)
@@ -346,9 +348,13 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> d
     except Exception as error:
         if not distributed.lost_peer(error):
             raise
-        # a rank that died: the launcher names it; the others stop with one line, not a traceback
-        rank = distributed.current().rank
-        sys.stderr.write(f"gan: rank {rank}: another process of this run is gone; stopping\n")
+        # A rank that died: the others stop without a traceback. Under `gan train trainer.devices=N`
+        # the launcher's line names the rank, so its workers add nothing; under torchrun each says why.
+        from gan_cli.commands.launch import LAUNCHED_ENV
+
+        if not os.environ.get(LAUNCHED_ENV):
+            rank = distributed.current().rank
+            sys.stderr.write(f"gan: rank {rank}: another process of this run is gone; stopping\n")
         raise SystemExit(1) from None
     finally:
         distributed.stop()
@@ -396,13 +402,23 @@ def _run_here(cfg: DictConfig, run_dir: Path, overrides: list[str] | None) -> di
 
 def _run_processes(cfg: DictConfig, devices: int, run_dir: Path, overrides: list[str]) -> dict[str, Any]:
     """trainer.devices=N: the config checked here once (not N times), then N workers train it."""
+    from gan_cli import device
     from gan_cli.commands import launch
 
     validate(cfg, overrides)
     pack = cfg.trainer.get("pack", 1)
     distributed.rank_batch(cfg.trainer.batch_size, distributed.Context(0, devices), pack)
+    _check_sync_bn(cfg, device.resolve(cfg.device))
     launch.run_processes(devices, run_dir, overrides)
     return _recorded_summary(run_dir)
+
+
+def _check_sync_bn(cfg: DictConfig, target) -> None:
+    if cfg.model.get("sync_bn") and target.type != "cuda":
+        raise UserError(
+            f"model.sync_bn=true needs CUDA devices (torch's SyncBatchNorm runs on GPUs), not {target.type}; "
+            "without it each process normalizes over its own share of the batch"
+        )
 
 
 def _recorded_summary(run_dir: Path) -> dict[str, Any]:
