@@ -18,7 +18,7 @@ def assert_one_line_exit_2(result) -> str:
 def test_an_option_typo_suggests_the_closest_choice(tmp_path):
     line = assert_one_line_exit_2(run_gan("train", "data=fashon_mnist", cwd=tmp_path))
     assert line.startswith("gan: error: Could not find 'data/fashon_mnist' (did you mean fashion_mnist?); ")
-    assert line.endswith("valid options: cifar10, fashion_mnist, folder, grid25, mnist, ring8")
+    assert line.endswith("valid options: audio_folder, cifar10, fashion_mnist, folder, grid25, mnist, ring8")
     assert not (tmp_path / "outputs").exists()
 
 
@@ -62,3 +62,30 @@ def test_the_joblib_launcher_missing_names_the_sweep_extra():
         "hydra/launcher=joblib needs the Hydra plugin hydra-joblib-launcher, which is not installed: "
         'pip install -e ".[sweep]"'
     )
+
+
+def test_the_submitit_launcher_missing_names_the_slurm_extra():
+    # the test extra installs hydra-submitit-launcher, so Hydra's error is built as Hydra builds it
+    error = MissingConfigException(
+        "In 'hydra/launcher/slurm_ddp': Could not load 'hydra/launcher/submitit_slurm'.",
+        missing_cfg_file="hydra/launcher/submitit_slurm",
+    )
+    assert errors_report.one_line(error) == (
+        "hydra/launcher=slurm_ddp needs the Hydra plugin hydra-submitit-launcher, which is not installed: "
+        'pip install -e ".[slurm]"'
+    )
+
+
+@pytest.mark.parametrize("launcher", ["slurm", "slurm_ddp"])
+def test_a_slurm_launcher_without_slurm_is_one_line_and_no_folder(tmp_path, launcher):
+    if not _installed("hydra_plugins.hydra_submitit_launcher"):
+        pytest.skip("hydra-submitit-launcher is not installed: the missing plugin is named instead")
+    import shutil
+
+    if shutil.which("sbatch"):
+        pytest.skip("this machine has SLURM")
+    line = assert_one_line_exit_2(
+        run_gan("train", "-m", f"hydra/launcher={launcher}", "data=ring8", cwd=tmp_path)
+    )
+    assert f"hydra/launcher={launcher} submits the jobs to SLURM" in line and "submitit_local" in line
+    assert not (tmp_path / "outputs").exists()

@@ -64,7 +64,8 @@ RESUME_LATEST = {"trainer.steps": "4"}
 
 # (what the line contains, the one-line error expected offline without a GPU and extras)
 REFUSED_OFFLINE = [  # the first match counts: a missing plugin is found before the device
-    ("hydra/launcher=slurm", r'pip install -e "\.\[slurm\]"'),
+    # without the plugin (the setup line's extras), the extra is named; with it, the missing SLURM
+    ("hydra/launcher=slurm", r'pip install -e "\.\[slurm\]"|has no sbatch'),
     ("hydra/sweeper=optuna", r'pip install -e "\.\[optuna\]"'),
     ("device=cuda", r"CUDA is not available|cifar10"),
     ("data=mnist", r"download"),

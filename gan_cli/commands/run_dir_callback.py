@@ -30,6 +30,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from gan_cli import distributed
 from gan_cli.commands import errors_report, paths
 from gan_cli.commands.launch import LAUNCHED_ENV
+from gan_cli.errors import UserError
 from gan_cli.outputs import run_folder
 
 
@@ -104,6 +105,20 @@ def _write_nothing(config: DictConfig) -> None:
     OmegaConf.set_readonly(config.hydra, readonly)
 
 
+def _check_scheduler(config: DictConfig) -> None:
+    """A SLURM launcher off a SLURM machine: one line before a sweep folder is made (submitit's own
+    error comes as a traceback once the first job is submitted)."""
+    import shutil
+
+    target = str(OmegaConf.select(config, "hydra.launcher._target_", default="") or "")
+    if target.endswith("SlurmLauncher") and shutil.which("sbatch") is None:
+        choice = OmegaConf.select(config, "hydra.runtime.choices", default={}).get("hydra/launcher", "slurm")
+        raise UserError(
+            f"hydra/launcher={choice} submits the jobs to SLURM, but this machine has no sbatch: run it "
+            "where SLURM is (a login node); hydra/launcher=submitit_local runs the same jobs here"
+        )
+
+
 def _reported(action: Callable[[], None]) -> None:
     try:
         action()
@@ -132,6 +147,7 @@ class RunFolder(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         def claim() -> None:
+            _check_scheduler(config)
             run_folder.forget()
             folder = _claim(config, "hydra.sweep.dir", may_hold_a_run=False)
             # Each job composes its config again from the sweep's hydra overrides (in a joblib or

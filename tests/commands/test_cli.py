@@ -28,8 +28,8 @@ def test_train_help_shows_groups_and_options(tmp_path):
     result = run_gan("train", "--help", cwd=tmp_path)
     assert result.returncode == 0
     for line in (
-        "model: ae, dcgan, mlp, progan, resnet, vae",
-        "data: cifar10, fashion_mnist, folder, grid25, mnist, ring8",
+        "model: ae, dcgan, mlp, progan, resnet, vae, wavegan",
+        "data: audio_folder, cifar10, fashion_mnist, folder, grid25, mnist, ring8",
         "optim: adam, adamw, rmsprop, sgd",
         "loss: hinge, lsgan, minimax, ns, relativistic, wgan",
         "batch_size: 64",
