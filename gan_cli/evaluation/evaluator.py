@@ -118,6 +118,8 @@ class Evaluator:
         self.name = self.data.get("name")
         self.shape = tuple(data_shape(self.data))
         self.kind = kinds.kind_of_data(self.data, self.shape)
+        # clips (1, L): scored through the audio classifier, as int16 (the folder's storage)
+        self.audio = self.kind.name == "audio" or len(self.shape) == 2
         self.features = features
         self.n = n
         self.device = torch.device(device)
@@ -175,13 +177,19 @@ class Evaluator:
 
         from gan_cli import data
 
+        extractors.check_applies(self.features, self.data, self.audio)  # before decoding the set
         real_set = data.build(SimpleNamespace(**{**self.data, "split": split}), self.device, self.batch_size)
         self.n_classes = real_set.n_classes
         if self.features == "classifier" and self.n_classes == 0:
             where = f" at {self.data.get('path')}" if self.data.get("path") else ""
+            instead = (
+                "put the clips in one subfolder per class (audio has no other extractor)"
+                if self.audio
+                else "use features=inception"
+            )
             raise UserError(
                 f"features=classifier needs class labels and data={self.name}{where} has none "
-                "(no class subfolders); use features=inception"
+                f"(no class subfolders); {instead}"
             )
         self.extractor = extractors.build(self.features, self.data, self.device, self._note, self._bar)
         # data.classes keeps some classes, renumbered (gan_cli.data.subsets): the classifier knows
@@ -220,14 +228,14 @@ class Evaluator:
             self.n = available
 
     def _real_images(self, real_set: Any, n_real: int) -> Tensor:
-        """A fixed sample of n_real real images as uint8: the same indices as real_sample()."""
+        """A fixed sample of n_real real examples as the extractor takes them (uint8 images, int16
+        clips): the same indices as real_sample(); an in-memory set's stored tensor is indexed."""
         from gan_cli.data.batches import sample_indices
-        from gan_cli.outputs.images import to_uint8
 
-        if hasattr(real_set, "images"):
-            index = sample_indices(real_set.num_examples, n_real).to(real_set.images.device)
-            return real_set.images[index]
-        return to_uint8(real_set.real_sample(n_real))
+        stored = getattr(real_set, "clips" if self.audio else "images", None)
+        if stored is not None:
+            return stored[sample_indices(real_set.num_examples, n_real).to(stored.device)]
+        return self.extractor.encode(real_set.real_sample(n_real))
 
     def _real_labels(self, real_set: Any, n_real: int) -> Tensor | None:
         """The classes of the real sample (the indices of _real_images), and the split's examples
@@ -432,12 +440,10 @@ class Evaluator:
         source."""
         import torch
 
-        from gan_cli.outputs.images import to_uint8
-
         if not self.kind.compared_by_features:
             samples = torch.cat(list(batches))
             return registered.Context(None, None, 0, seed, samples=samples, source=self.source)
-        fake = extract(self.extractor, (to_uint8(batch) for batch in batches))  # clamps too
+        fake = extract(self.extractor, (self.extractor.encode(batch) for batch in batches))  # clamps too
         if fake.features.shape[0] < 2:
             raise UserError(f"{fake.features.shape[0]} sample(s) to score: the metrics need at least 2")
         if labels is not None:

@@ -62,6 +62,10 @@ class Context:
 
 Compute = Callable[[Context], dict[str, float]]
 
+# The kinds compared through a feature extractor: images, and audio clips through the log-mel
+# classifier (gan_cli.metrics.audio_classifier); what reads features applies to both.
+FEATURE_KINDS = ("image", "audio")
+
 
 def metric(
     name: str,
@@ -91,14 +95,21 @@ def metric(
     )
 
 
-@metric("fid", {"fid": "min"}, "Fréchet distance of the feature distributions (Heusel 2017)")
+@metric(
+    "fid", {"fid": "min"}, "Fréchet distance of the feature distributions (Heusel 2017)", kinds=FEATURE_KINDS
+)
 def _fid(ctx: Context) -> dict[str, float]:
     from gan_cli.metrics.fid import frechet_distance
 
     return {"fid": frechet_distance(ctx.real.features, ctx.fake.features)}
 
 
-@metric("kid", {"kid": "min", "kid_std": "min"}, "kernel distance, unbiased (Bińkowski 2018), and its std")
+@metric(
+    "kid",
+    {"kid": "min", "kid_std": "min"},
+    "kernel distance, unbiased (Bińkowski 2018), and its std",
+    kinds=FEATURE_KINDS,
+)
 def _kid(ctx: Context) -> dict[str, float]:
     from gan_cli.metrics.kid import kernel_inception_distance
 
@@ -110,6 +121,7 @@ def _kid(ctx: Context) -> dict[str, float]:
     "pr",
     {"precision": "max", "recall": "max"},
     "k-NN precision (quality) and recall (diversity), k=3 (Kynkäänniemi 2019)",
+    kinds=FEATURE_KINDS,
 )
 def _precision_recall(ctx: Context) -> dict[str, float]:
     from gan_cli.metrics.precision_recall import precision_recall
@@ -127,6 +139,7 @@ def _precision_recall(ctx: Context) -> dict[str, float]:
     "coverage",
     {"coverage": "max", "coverage_kl": "min"},
     "classes covered by G's samples, KL of their class histogram to the real one",
+    kinds=FEATURE_KINDS,
     needs="classes",
     counts=("coverage",),
 )
@@ -141,6 +154,7 @@ def _coverage(ctx: Context) -> dict[str, float]:
     "score",
     {"score": "max"},
     "Inception-style score exp(E KL(p(y|x) || p(y))) (Salimans 2016)",
+    kinds=FEATURE_KINDS,
     needs="probs",
 )
 def _score(ctx: Context) -> dict[str, float]:
@@ -153,6 +167,7 @@ def _score(ctx: Context) -> dict[str, float]:
     "cond_acc",
     {"cond_acc": "max"},
     "conditioning accuracy: share of samples the data set's classifier puts in the class asked for",
+    kinds=FEATURE_KINDS,
     needs="classes",
     conditional=True,
 )
@@ -167,6 +182,7 @@ def _conditioning_accuracy(ctx: Context) -> dict[str, float]:
     "intra_fid",
     {"intra_fid": "min"},
     "intra-class FID: mean over classes of the FID against that class's real images (Miyato 2018)",
+    kinds=FEATURE_KINDS,
     conditional=True,
 )
 def _intra_fid(ctx: Context) -> dict[str, float]:

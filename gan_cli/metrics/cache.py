@@ -33,6 +33,14 @@ def data_identity(data_cfg: Mapping[str, Any]) -> dict[str, Any]:
         identity.update(
             path=str(path), image_size=data_cfg.get("image_size", 64), channels=data_cfg.get("channels", 3)
         )
+    elif name == "audio_folder":
+        # which files, and the clips they decode to: another rate or length is another set
+        path = Path(os.path.expanduser(str(data_cfg["path"]))).resolve()
+        identity.update(
+            path=str(path),
+            sample_rate=data_cfg.get("sample_rate", 16000),
+            length=data_cfg.get("length", 16384),
+        )
     return identity
 
 

@@ -1,6 +1,8 @@
-"""Feature extractors: uint8 images in, (features, class probabilities) out.
+"""Feature extractors: uint8 images (int16 clips for audio) in, (features, class probabilities) out.
 
 - classifier: gan_cli's own small CNN trained on the data set (classifier.py). Works offline.
+  For audio data, a CNN on log-mel spectrograms trained on the folder's classes
+  (audio_classifier.py), cached the same way; inception does not apply to audio.
 - inception: the Inception-v3 weights every published FID uses (the TensorFlow graph of
   2015-12-05, ported to PyTorch; torch-fidelity's copy of them), fetched on first use into torch's
   hub cache. Its 2048-d pool features and its softmax over the 1008 logits (Inception Score).
@@ -62,6 +64,12 @@ class Extractor:
     def _forward(self, images_u8: Tensor) -> tuple[Tensor, Tensor | None]:
         raise NotImplementedError
 
+    def encode(self, samples: Tensor) -> Tensor:
+        """Samples in [-1, 1] -> what __call__ takes (uint8 images here; int16 clips for audio)."""
+        from gan_cli.outputs.images import to_uint8
+
+        return to_uint8(samples)
+
 
 class ClassifierExtractor(Extractor):
     name = "classifier"
@@ -83,6 +91,18 @@ class ClassifierExtractor(Extractor):
     def _forward(self, images_u8: Tensor) -> tuple[Tensor, Tensor]:
         features, logits = self.model.features_and_logits(images_u8.to(self.device))
         return features, logits.softmax(dim=1)
+
+
+class AudioClassifierExtractor(ClassifierExtractor):
+    """The audio classifier (audio_classifier.py): int16 clips (N, 1, L) in, the way the audio
+    folder stores them. Fewer clips per pass: a 65536-sample clip's spectrogram work is 4 images'."""
+
+    batch_size = 250
+
+    def encode(self, samples: Tensor) -> Tensor:
+        from gan_cli.metrics.audio_classifier import to_int16
+
+        return to_int16(samples)
 
 
 class InceptionExtractor(Extractor):
@@ -181,8 +201,10 @@ def inception_weights() -> Path:
 def _classifier(
     data_cfg: Mapping[str, Any], device: Any, note: Callable[[str], None], bar: Callable | None
 ) -> Extractor:
-    from gan_cli.metrics import classifier
+    from gan_cli.metrics import audio_classifier, classifier
 
+    if audio_classifier.is_audio_data(data_cfg):  # clips: the log-mel CNN, trained the same way
+        return AudioClassifierExtractor(audio_classifier.load_or_train(data_cfg, device, note, bar))
     return ClassifierExtractor(classifier.load_or_train(data_cfg, device, note, bar))
 
 
@@ -190,7 +212,24 @@ def _classifier(
 def _inception(
     data_cfg: Mapping[str, Any], device: Any, note: Callable[[str], None], bar: Callable | None
 ) -> Extractor:
+    check_applies("inception", data_cfg)
     return InceptionExtractor(device)
+
+
+def check_applies(name: str, data_cfg: Mapping[str, Any], audio: bool | None = None) -> None:
+    """One line where extractor `name` cannot read the data set's examples: Inception sees only
+    images. audio: whether the data holds audio, where the caller knows already."""
+    if name != "inception":
+        return
+    if audio is None:
+        from gan_cli.metrics import audio_classifier
+
+        audio = audio_classifier.is_audio_data(data_cfg)
+    if audio:
+        raise UserError(
+            f"features=inception is for images and data={data_cfg.get('name')} holds audio clips; "
+            "use features=classifier (a log-mel CNN trained on the folder's classes)"
+        )
 
 
 NAMES = tuple(EXTRACTORS.names())  # what features= accepts, registered above
