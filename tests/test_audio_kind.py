@@ -185,3 +185,40 @@ def test_models_take_clips_only_where_the_family_takes_audio():
         models.build(SimpleNamespace(name="wavegan", width=4), (1, 28, 28))
     generator, _ = models.build(SimpleNamespace(name="wavegan", width=4), (1, LENGTH))
     assert generator.shape == (1, LENGTH)
+
+
+def test_tensorboard_gets_the_first_clips_as_audio(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from gan_cli.outputs.sinks.base import RunInfo
+    from gan_cli.outputs.sinks.tensorboard import AUDIO_CLIPS, TensorBoardSink
+
+    sink = TensorBoardSink(RunInfo(tmp_path, total_steps=10))
+    sink.audio(5, "samples", tone(440.0, AUDIO_CLIPS + 2, length=1600), RATE)
+    sink.close()
+    (events,) = (tmp_path / "tb").iterdir()
+    accumulator = EventAccumulator(str(events), size_guidance={"audio": 0})
+    accumulator.Reload()
+    assert accumulator.Tags()["audio"] == [f"samples/{index:02d}" for index in range(AUDIO_CLIPS)]
+    (event,) = accumulator.Audio("samples/00")
+    assert (event.step, event.sample_rate, event.length_frames) == (5, RATE, 1600)
+
+
+def test_gan_sample_plans_a_folder_of_wavs_and_the_grid(tmp_path):
+    from types import SimpleNamespace
+
+    from gan_cli.errors import UserError
+    from gan_cli.sampling.destinations import plan_outputs
+
+    def cfg(**fields):
+        defaults = {"format": "grid", "interpolate": False, "gif": False, "out": None}
+        return SimpleNamespace(**{**defaults, **fields})
+
+    planned = plan_outputs(cfg(), "audio", tmp_path)
+    assert planned == {"wav": tmp_path / "samples", "grid": tmp_path / "samples.png"}
+    own = tmp_path / "heard"
+    planned = plan_outputs(cfg(format="wav", out=str(own)), "audio", None)
+    assert planned == {"wav": own, "grid": own / "samples.png"}
+    assert plan_outputs(cfg(format="npy"), "audio", tmp_path) == {"npy": tmp_path / "samples.npy"}
+    with pytest.raises(UserError, match=r"^out=x\.wav: format=wav writes one \.wav file per clip"):
+        plan_outputs(cfg(format="wav", out="x.wav"), "audio", None)

@@ -93,7 +93,9 @@ class TrainConfig:
 
 
 # ---- gan sample ---------------------------------------------------------------------------------
-SAMPLE_FORMATS = ("grid", "png", "npy")
+# wav: audio checkpoints (one .wav per clip and a spectrogram grid, what grid means for audio too);
+# the data kind refuses a format it cannot write (DataKind.output_roles)
+SAMPLE_FORMATS = ("grid", "png", "npy", "wav")
 
 
 @dataclass
@@ -103,7 +105,7 @@ class SampleConfig:
     seed: int = 0
     batch_size: int = 256  # samples moved to the device and written per step; never changes the output
     device: str = "auto"
-    format: str = "grid"  # grid, png or npy
+    format: str = "grid"  # grid, png, npy or wav (audio)
     nrow: Optional[int] = None  # grid columns; None: about sqrt(n)
     interpolate: bool = False
     steps: int = 8  # images per interpolation row, endpoints included

@@ -17,9 +17,6 @@ DEFAULT_SAMPLE_RATE = 16000  # data=audio_folder's data.sample_rate default
 # The spectrogram of the view: about 64 ms windows every 16 ms at 16 kHz (1024 / 256 samples),
 # 64 mel bands; a 16384-sample clip is a 64 x 65 tile.
 VIEW_MELS, VIEW_FFT, VIEW_HOP = 64, 1024, 256
-# Clips of each sample interval that go to TensorBoard as audio (the WAV files hold all of them):
-# a few to listen to, without an events file that grows by the whole grid's sound every interval.
-REPORTED_CLIPS = 8
 
 
 def sample_rate_of(source: Any) -> int:

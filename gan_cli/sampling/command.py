@@ -10,14 +10,13 @@ from typing import Any
 
 from gan_cli.errors import UserError
 from gan_cli.sampling import labels as classes
-from gan_cli.sampling.destinations import VIEW_ROLES, plan_outputs
+from gan_cli.sampling.destinations import FOLDER_ROLES, VIEW_ROLES, plan_outputs
 from gan_cli.sampling.generation import generate, interpolate
 from gan_cli.sampling.latents import latent_batches, sample_seed, step_size
 from gan_cli.sampling.loading import load_generator, real_source, resolve_checkpoint
 from gan_cli.sampling.writers import (
     labels_path,
     write_gif,
-    write_grid,
     write_labels,
     write_npy,
     write_png_folder,
@@ -58,7 +57,8 @@ def run(cfg: Any, run_dir: str | os.PathLike | None = None) -> list[Path]:
     if _read(cfg, "vary") is not None:  # one part of the latent varied across a grid (sampling/vary.py)
         from gan_cli.sampling import vary
 
-        return vary.write(cfg, G, kind, plan_outputs(cfg, kind, run_dir), target, step_size(cfg.batch_size))
+        paths = plan_outputs(cfg, kind, run_dir)
+        return vary.write(cfg, G, kind, paths, target, step_size(cfg.batch_size), source=loaded.data)
     # a grid of images (not a scatter) or an interpolation shows classes as rows
     shows_rows = cfg.interpolate or "grid" in kind.output_roles(cfg.format)
     wanted = classes.classes_for(request, G, rows=shows_rows)
@@ -72,7 +72,7 @@ def run(cfg: Any, run_dir: str | os.PathLike | None = None) -> list[Path]:
     if wanted is not None and "npy" in paths:
         paths["labels"] = labels_path(paths["npy"])
     for role, path in paths.items():
-        folder = path if role == "folder" else path.parent
+        folder = path if role in FOLDER_ROLES else path.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -89,12 +89,15 @@ def run(cfg: Any, run_dir: str | os.PathLike | None = None) -> list[Path]:
         "" if wanted is None else f", classes {','.join(map(str, wanted))}",
     )  # fmt: skip
     labels = None if wanted is None or cfg.interpolate else classes.cycle(wanted, 0, n)
+    # what the kind's view compares the samples with: the real data rebuilt where the view draws it
+    # (a 2D mixture), else the data config the checkpoint recorded (audio: its sample rate)
+    source = real_source(loaded.data) if kind.view_needs_source else loaded.data
     try:
-        if cfg.interpolate:
-            walks = interpolate(G, sample_seed(cfg.seed), n, cfg.steps, batch_size, target, wanted)
-            write_grid(walks.flatten(0, 1), cfg.steps, paths["grid"])
+        if cfg.interpolate:  # a grid of the kind's view, one row per walk (and a GIF of its columns)
+            walks = kind.clip(interpolate(G, sample_seed(cfg.seed), n, cfg.steps, batch_size, target, wanted))
+            write_view(kind.view(walks.flatten(0, 1), source, nrow=cfg.steps), paths["grid"])
             if "gif" in paths:
-                write_gif(walks, paths["gif"])
+                write_gif(walks, paths["gif"], view=lambda frame: kind.view(frame, source))
             return list(paths.values())
 
         batches = latent_batches(sample_seed(cfg.seed), n, G, batch_size)
@@ -111,7 +114,8 @@ def run(cfg: Any, run_dir: str | os.PathLike | None = None) -> list[Path]:
             write_npy(generated, n, loaded.shape, paths["npy"])
             return list(paths.values())
         samples = torch.cat(list(generated))
-        source = real_source(loaded.data) if kind.view_needs_source else None
+        if "wav" in paths:  # one sound file per clip, named with its class where there is one
+            kind.write_samples(samples, paths["wav"], source, labels)
         shown = samples[classes.row_order(len(wanted), nrow)] if rows else samples
         write_view(kind.view(shown, source, nrow=nrow), paths[view])
         if "npy" in paths:

@@ -10,12 +10,14 @@ from gan_cli.errors import UserError
 
 SUFFIX = {"grid": ".png", "scatter": ".png", "gif": ".gif", "npy": ".npy"}
 VIEW_ROLES = ("grid", "scatter")  # the roles that hold the data kind's view (DataKind.view) as a PNG
+# The roles that are folders of one file per sample, and what each holds (for out= messages).
+FOLDER_ROLES = {"folder": "one PNG per sample", "wav": "one .wav file per clip (and a spectrogram grid)"}
 
 
 def plan_outputs(cfg: Any, kind: Any, run_dir: str | os.PathLike | None) -> dict[str, Path]:
     """What is written where: role -> path, main output first. The data kind (a DataKind or its
-    name) says which roles there are (DataKind.output_roles: "grid", "gif", "folder", "npy",
-    "scatter").
+    name) says which roles there are (DataKind.output_roles: "grid", "gif", "folder", "wav",
+    "npy", "scatter"); "folder" and "wav" are folders.
 
     out=<name>.png / <name>.npy names the main file and the others take its stem (walk.png and
     walk.gif); any other name with a suffix (x.jpg) is a file name too, and refused, so that no
@@ -37,9 +39,10 @@ def plan_outputs(cfg: Any, kind: Any, run_dir: str | os.PathLike | None) -> dict
         folder, own_folder = out, True
         if out.suffix and not out.is_dir() and not str(cfg.out).endswith(os.sep):
             what = "interpolate=true" if cfg.interpolate else f"format={cfg.format}"
-            if roles == ("folder",):
+            folders = [role for role in roles if role in FOLDER_ROLES]
+            if folders:
                 raise UserError(
-                    f"out={cfg.out}: {what} writes one PNG per sample into a folder; "
+                    f"out={cfg.out}: {what} writes {FOLDER_ROLES[folders[0]]} into a folder; "
                     "give out=<folder> (or out=<name.x>/ for a dotted name)"
                 )
             allowed = sorted({SUFFIX[role] for role in roles if role != "gif"})
@@ -54,8 +57,8 @@ def plan_outputs(cfg: Any, kind: Any, run_dir: str | os.PathLike | None) -> dict
 
     paths = {}
     for role in roles:
-        if role == "folder":
-            # out=<folder> holds the images themselves; a run folder keeps them in samples/.
+        if role in FOLDER_ROLES:
+            # out=<folder> holds the samples themselves; a run folder keeps them in samples/.
             paths[role] = folder if own_folder else folder / stem
         else:
             paths[role] = folder / f"{stem}{SUFFIX[role]}"

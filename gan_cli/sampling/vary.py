@@ -155,17 +155,20 @@ def render(
     return torch.cat(list(images)), found
 
 
-def write(cfg: Any, generator: Any, kind: Any, paths: dict, device: Any, batch_size: int) -> list:
+def write(
+    cfg: Any, generator: Any, kind: Any, paths: dict, device: Any, batch_size: int, source: Any = None
+) -> list:
     """`gan sample vary=...`: the grid written to paths["grid"] (sampling.destinations.plan_outputs),
     after the checks that are vary's own. cfg: the sample config (vary, n, steps, seed, format,
-    interpolate, nrow, class). A conditional generator draws class=K in every image. Returns the
-    files written, as sampling.command.run does."""
+    interpolate, nrow, class). A conditional generator draws class=K in every image. source: what
+    the kind's view reads beside the samples (the checkpoint's data config). Returns the files
+    written, as sampling.command.run does."""
     import logging
 
     from gan_cli.models import contract
     from gan_cli.sampling import labels as classes
     from gan_cli.sampling.latents import sample_seed
-    from gan_cli.sampling.writers import write_grid
+    from gan_cli.sampling.writers import write_view
 
     spec = cfg.vary
     if cfg.interpolate or "grid" not in paths or not kind.interpolates:
@@ -190,7 +193,7 @@ def write(cfg: Any, generator: Any, kind: Any, paths: dict, device: Any, batch_s
     path = paths["grid"]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_grid(kind.clip(images), found.columns, path)
+        write_view(kind.view(kind.clip(images), source, nrow=found.columns), path)
     except OSError as error:
         raise UserError(f"cannot write {path} ({error.strerror or error})") from None
     logging.getLogger("gan_cli.commands.sample").info(

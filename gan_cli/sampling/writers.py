@@ -4,7 +4,7 @@ uint8 conversion (gan_cli.outputs.images)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,12 +83,16 @@ def write_grid(images: torch.Tensor, nrow: int | None, path: Path) -> Path:
     return write_view(plots.image_grid(images, nrow), path)
 
 
-def write_gif(walks: torch.Tensor, path: Path) -> Path:
-    """walks (rows, steps, C, H, W): frame j is the grid of every row's j-th image."""
+def write_gif(
+    walks: torch.Tensor, path: Path, view: Callable[[torch.Tensor], torch.Tensor] | None = None
+) -> Path:
+    """walks (rows, steps, *sample shape): frame j is the view (default: the image grid) of every
+    row's j-th sample; view maps samples to a (3, H, W) picture in [0, 1] (a data kind's view)."""
     from gan_cli.outputs import plots
     from gan_cli.outputs.images import pil_image, unit_to_uint8
 
-    frames = [pil_image(unit_to_uint8(plots.image_grid(walks[:, step]))) for step in range(walks.shape[1])]
+    view = view or plots.image_grid
+    frames = [pil_image(unit_to_uint8(view(walks[:, step]))) for step in range(walks.shape[1])]
     with atomic.replacing(path) as tmp:
         frames[0].save(tmp, save_all=True, append_images=frames[1:], duration=GIF_FRAME_MS, loop=0)
     return path

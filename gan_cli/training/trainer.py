@@ -529,7 +529,8 @@ class Trainer:
         return f"checkpoints/last.pt (step {self._saved_step}) is intact"
 
     def write_samples(self) -> Path | None:
-        """The view of the fixed noise as samples/step_N.png (None on a rank that writes no file)."""
+        """The view of the fixed noise as samples/step_N.png (None on a rank that writes no file);
+        kinds whose samples are files of their own (audio) also write them to samples/step_N/."""
         if not self.writes_files:
             return None
         path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
@@ -537,9 +538,13 @@ class Trainer:
         image = self.kind.view(generated, self.batches, nrow=self.grid_columns)
         try:
             plots.save_png(image, path)
+            self.kind.write_samples(self.kind.clip(generated), path.with_suffix(""), self.batches)
         except UserError as error:
             raise UserError(f"{error}; {self._saved()}") from None
         self.reporter.image(self.step, "samples", image)
+        rate = self.kind.sample_rate(self.batches)
+        if rate is not None:
+            self._report_sounds(generated, rate)
         # a recipe's own views (an autoencoder's reconstructions): samples/<name>_step_N.png
         for name, view in getattr(self.recipe, "views", dict)().items():
             try:
@@ -548,6 +553,17 @@ class Trainer:
                 raise UserError(f"{error}; {self._saved()}") from None
             self.reporter.image(self.step, name, view)
         return path
+
+    def _report_sounds(self, generated: Tensor, rate: int) -> None:
+        """The view's clips as sound for the sinks that play it (TensorBoard's Audio tab)."""
+        clips = generated.detach().float().cpu()
+        report = getattr(self.reporter, "audio", None)
+        if report is not None:
+            report(self.step, "samples", clips, rate)
+            return
+        for sink in getattr(self.reporter, "sinks", ()):  # a Reporter without audio() yet
+            if hasattr(sink, "audio"):
+                sink.audio(self.step, "samples", clips, rate)
 
     def checkpoint_payload(self) -> dict[str, Any]:
         recipe = self.recipe

@@ -144,6 +144,9 @@ class Sink:
     def image(self, step: int, tag: str, image: Any) -> None:
         """image: a (3, H, W) or (1, H, W) tensor in [0, 1]."""
 
+    def audio(self, step: int, tag: str, clips: Any, sample_rate: int) -> None:
+        """clips: a float (N, 1, L) or (N, L) CPU tensor in [-1, 1] of sounds at sample_rate Hz."""
+
     def note(self, message: str) -> None:
         pass
 

@@ -1,6 +1,7 @@
 """TensorBoard events in <run>/tb/: every number of each record as a scalar (today's names under
 their old tags, loss/d, d_out/real, ...; a new statistic as train/<name>, an evaluation result as
-eval/<name>), the sample grids, and the run's hyperparameters for the HParams tab."""
+eval/<name>), the sample grids, the first clips of audio samples (<tag>/00, ...), and the run's
+hyperparameters for the HParams tab."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from gan_cli.outputs.sinks.base import Record, RunInfo, Sink
 from gan_cli.registry import LOGGERS
 
 FOLDER = "tb"
+# Clips of each sample interval written as audio (the run folder's WAV files hold all of them): a
+# few to listen to, without an events file that grows by a whole grid's sound every interval.
+AUDIO_CLIPS = 8
 
 
 class TensorBoardSink(Sink):
@@ -47,6 +51,11 @@ class TensorBoardSink(Sink):
     def image(self, step: int, tag: str, image: Any) -> None:
         self.writer.add_image(tag, image, step)
 
+    def audio(self, step: int, tag: str, clips: Any, sample_rate: int) -> None:
+        for index, clip in enumerate(clips[:AUDIO_CLIPS]):
+            sound = clip.reshape(-1).clamp(-1, 1)  # mono (L,): add_audio writes one channel
+            self.writer.add_audio(f"{tag}/{index:02d}", sound, step, sample_rate=int(sample_rate))
+
     def close(self) -> None:
         if self._hparams is not None:  # no record was logged: the hyperparameters still belong to the run
             self._write_hparams(self._hparams, [])
@@ -59,6 +68,8 @@ class TensorBoardSettings:
     flush_secs: int = 120  # how often events reach the disk (closing the run flushes them all)
 
 
-@LOGGERS.register("tensorboard", schema=TensorBoardSettings, summary=f"{FOLDER}/: scalars, images, hparams")
+@LOGGERS.register(
+    "tensorboard", schema=TensorBoardSettings, summary=f"{FOLDER}/: scalars, images, audio, hparams"
+)
 def build(run: RunInfo, flush_secs: int = 120) -> TensorBoardSink:
     return TensorBoardSink(run, flush_secs=flush_secs)
