@@ -222,3 +222,18 @@ def test_gan_sample_plans_a_folder_of_wavs_and_the_grid(tmp_path):
     assert plan_outputs(cfg(format="npy"), "audio", tmp_path) == {"npy": tmp_path / "samples.npy"}
     with pytest.raises(UserError, match=r"^out=x\.wav: format=wav writes one \.wav file per clip"):
         plan_outputs(cfg(format="wav", out="x.wav"), "audio", None)
+
+
+def test_the_rate_of_a_built_audio_folder_reaches_the_kind(tmp_path):
+    from types import SimpleNamespace
+
+    import soundfile
+
+    from gan_cli import data
+    from gan_cli.data.kinds import kind_named
+
+    for name in ("a", "b"):
+        soundfile.write(tmp_path / f"{name}.wav", tone(440.0, rate=8000)[0, 0].numpy(), 8000)
+    settings = {"name": "audio_folder", "path": str(tmp_path), "sample_rate": 8000, "length": LENGTH}
+    batches = data.build(SimpleNamespace(**settings), "cpu", 2)
+    assert batches.kind == "audio" and kind_named(batches.kind).sample_rate(batches) == 8000
