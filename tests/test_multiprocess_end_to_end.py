@@ -2,6 +2,7 @@
 one run folder, checkpoints that move between world sizes, and the faults of a multi-process run
 (SIGTERM to the launcher, a worker killed, resume=auto)."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -108,16 +109,21 @@ def _workers(process):
     return [int(line) for line in listed.stdout.split()]
 
 
-def test_sigterm_to_the_launcher_stops_both_ranks_with_one_checkpoint(tmp_path):
+@pytest.mark.parametrize("target", ["launcher", "one rank"])
+def test_sigterm_stops_both_ranks_after_the_same_step_with_one_checkpoint(tmp_path, target):
     process = _start_long_run(tmp_path)
     time.sleep(1.0)
     workers = _workers(process)
-    process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=120)
+    if target == "launcher":
+        process.send_signal(signal.SIGTERM)
+    else:  # the other rank learns of it at the end of the step and stops with it
+        os.kill(workers[-1], signal.SIGTERM)
+    out, err = process.communicate(timeout=120)
     assert process.returncode == 143, err
     (run_dir,) = run_folders(tmp_path)
-    assert _last(run_dir)["step"] > 0
-    assert "Traceback" not in err
+    stopped_at = _last(run_dir)["step"]
+    assert stopped_at > 0 and f"step {stopped_at}" in out + err  # the step the stop line names
+    assert "Traceback" not in err and "rank 1 of 2" not in err
     for pid in workers:  # no rank outlives the run
         assert subprocess.run(["ps", "-p", str(pid)], capture_output=True).returncode != 0
 

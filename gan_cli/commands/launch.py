@@ -81,9 +81,25 @@ def run_processes(devices: int, run_dir: Path, overrides: list[str]) -> None:
     except SignalException as stop:
         raise SystemExit(128 + int(stop.sigval)) from None
     except ChildFailedError as failed:
+        stopped = stopped_together(failed.failures, devices)
+        if stopped:  # a signal to one rank: they all stopped after the same step, and rank 0 said so
+            raise SystemExit(stopped) from None
         raise ProcessesFailed(describe_failure(failed.failures, devices)) from None
     finally:
         os.environ.pop(LAUNCHED_ENV, None)
+
+
+# How a rank that stopped on Ctrl-C or SIGTERM exits (gan train's TrainingStopped: 128 + signal)
+STOPPED_EXITS = (128 + signal.SIGINT, 128 + signal.SIGTERM)
+
+
+def stopped_together(failures: dict, devices: int) -> int:
+    """The exit code of a run whose ranks stopped together after a signal (rank 0's: the others
+    end with 0 once it has written last.pt), or 0 when that is not what happened."""
+    codes = {failure.exitcode for failure in failures.values()}
+    if 0 in failures and len(codes) == 1 and codes <= set(STOPPED_EXITS):
+        return codes.pop()
+    return 0
 
 
 def describe_failure(failures: dict, devices: int) -> str:

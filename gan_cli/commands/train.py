@@ -24,6 +24,7 @@ from gan_cli import distributed
 from gan_cli.commands import paths, sweeps
 from gan_cli.commands.config import check_eval_primary, register_schemas, validate
 from gan_cli.commands.errors_report import exit_on_user_error, is_user_error
+from gan_cli.commands.launch import LAUNCHED_ENV
 from gan_cli.errors import UserError
 from gan_cli.outputs import run_folder
 from gan_cli.outputs.run_folder import discard_if_unused
@@ -350,8 +351,6 @@ def run(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> d
             raise
         # A rank that died: the others stop without a traceback. Under `gan train trainer.devices=N`
         # the launcher's line names the rank, so its workers add nothing; under torchrun each says why.
-        from gan_cli.commands.launch import LAUNCHED_ENV
-
         if not os.environ.get(LAUNCHED_ENV):
             rank = distributed.current().rank
             sys.stderr.write(f"gan: rank {rank}: another process of this run is gone; stopping\n")
@@ -377,6 +376,10 @@ def _run_here(cfg: DictConfig, run_dir: Path, overrides: list[str] | None) -> di
             reporter.close_progress()
             resume = f" Resume with: {paths.resume_command(run_dir)}" if stop.saved_step is not None else ""
             reporter.note(f"{stop}.{resume}")
+            if os.environ.get(LAUNCHED_ENV) and not distributed.current().is_main:
+                # under gan's own launcher rank 0's exit speaks for the run; another rank ending
+                # first with 143 would have the launcher kill rank 0 before it finished
+                raise SystemExit(0) from None
             raise SystemExit(128 + stop.signum) from None
         from gan_cli.registry import LOGGERS
 

@@ -332,17 +332,20 @@ class Trainer:
         if self._scheduled:
             self.apply_learning_rates()
 
-    def _agreed(self, stop: StopRequests) -> StopRequests:
+    def _agreed(self, stop: StopRequests) -> int:
         """Several processes stop after the same step: a signal one rank got (torchrun forwards
         SIGTERM to each; Ctrl-C reaches them at slightly different moments) stops them all, agreed
         on the host once per step through the gloo group."""
+        mine = stop.signals[0] if stop else 0
         if self.world_size == 1:
-            return stop
-        signum = distributed.highest(stop.signals[0] if stop else 0)
+            return mine
+        # Only the agreed number decides: a signal landing during the all_reduce below sets this
+        # rank's flag after its value was sent, and the ranks stop together one step later.
+        signum = distributed.highest(mine)
         if signum and not stop:
             stop.first_at = time.perf_counter()
             stop.signals.append(signum)
-        return stop
+        return signum
 
     @property
     def world_size(self) -> int:
@@ -390,7 +393,7 @@ class Trainer:
         cfg = self.cfg
         while self.step < self.total_steps:
             self.train_step()
-            stop = self._agreed(stop)
+            stopping = self._agreed(stop)
             last = self.step == self.total_steps
             evaluate = self.evaluation is not None and (self.step % self.evaluation.every == 0 or last)
             if self.step % cfg.log_every == 0 or last or evaluate:
@@ -402,10 +405,14 @@ class Trainer:
                 self._timed(self.write_samples)
             if self.step % cfg.ckpt_every == 0 or last:
                 self._timed(lambda: self.save_checkpoint(periodic=self.step % cfg.ckpt_every == 0))
-            elif stop:
+            elif stopping:
                 self.save_checkpoint(periodic=False)
-            if stop:
-                raise TrainingStopped(stop.signals[0], self.step, self._saved_step)
+            if stopping:
+                # every rank leaves only once rank 0's last.pt is written: a rank exiting first
+                # would make the launcher stop rank 0 in the middle of it
+                if self.world_size > 1:
+                    distributed.barrier()
+                raise TrainingStopped(stopping, self.step, self._saved_step)
 
     def _timed(self, work):
         """File writing and evaluation are kept out of the images/s figure."""
