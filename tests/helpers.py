@@ -56,5 +56,8 @@ class SilentReporter:
     def image(self, step, tag, image):
         pass
 
+    def audio(self, step, tag, clips, sample_rate):
+        pass
+
     def note(self, message):
         pass

@@ -47,7 +47,7 @@ def option_for(key: str) -> dict[str, str]:
         return {}
     option = candidates[0]
     extra = {group: option}
-    if option == "folder":
+    if option in ("folder", "audio_folder"):
         extra["data.path"] = "missing-folder"
     return extra
 

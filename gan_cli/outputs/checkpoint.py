@@ -312,9 +312,9 @@ ENTRIES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "epoch": (lambda v: _is_number(v) and math.isfinite(v) and v >= 0, "a number >= 0"),
     "shape": (
         lambda v: (
-            isinstance(v, list) and len(v) in (1, 3) and all(_is_int(d, 1) and d <= MAX_SIDE for d in v)
+            isinstance(v, list) and len(v) in (1, 2, 3) and all(_is_int(d, 1) and d <= MAX_SIDE for d in v)
         ),
-        f"a list of 1 or 3 integers in 1..{MAX_SIDE}",
+        f"a list of 1 to 3 integers in 1..{MAX_SIDE}",  # points (D,), audio (C, L), images (C, H, W)
     ),
     "n_classes": (lambda v: v is None or _is_int(v), "an integer >= 0 or null"),
     "fixed_noise": (

@@ -123,6 +123,11 @@ class Reporter:
         for sink in self.sinks:
             sink.image(step, tag, image)
 
+    def audio(self, step: int, tag: str, clips: Any, sample_rate: int) -> None:
+        """clips: an (N, 1, L) tensor in [-1, 1], for the sinks that play sound."""
+        for sink in self.sinks:
+            sink.audio(step, tag, clips, sample_rate)
+
     def note(self, message: str) -> None:
         for sink in self.sinks:
             sink.note(message)

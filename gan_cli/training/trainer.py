@@ -563,14 +563,7 @@ class Trainer:
 
     def _report_sounds(self, generated: Tensor, rate: int) -> None:
         """The view's clips as sound for the sinks that play it (TensorBoard's Audio tab)."""
-        clips = generated.detach().float().cpu()
-        report = getattr(self.reporter, "audio", None)
-        if report is not None:
-            report(self.step, "samples", clips, rate)
-            return
-        for sink in getattr(self.reporter, "sinks", ()):  # a Reporter without audio() yet
-            if hasattr(sink, "audio"):
-                sink.audio(self.step, "samples", clips, rate)
+        self.reporter.audio(self.step, "samples", generated.detach().float().cpu(), rate)
 
     def checkpoint_payload(self) -> dict[str, Any]:
         recipe = self.recipe

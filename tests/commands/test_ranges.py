@@ -66,7 +66,11 @@ def base_config(key):
     overrides = ("data=ring8", "model.g_hidden=[8]", "model.d_hidden=[8]", "trainer.steps=10",
                  "trainer.log_every=1", "trainer.sample_every=1", "trainer.ckpt_every=1", *extra)  # fmt: skip
     image_family = any(e.startswith("model=") and e != "model=mlp" for e in extra)  # no 2D points
-    if image_family or "data=folder" in extra:
+    if "data=audio_folder" in extra:  # sound: the audio family
+        overrides = tuple(o for o in overrides if not o.startswith(("data=ring8", "model.g_", "model.d_")))
+        kept = (o for o in overrides if not o.startswith("data.path="))
+        overrides = (*kept, "model=wavegan", "data.path=/tmp")
+    elif image_family or "data=folder" in extra:
         overrides = tuple(o for o in overrides if not o.startswith(("data=ring8", "model.g_", "model.d_")))
         overrides += ("data=folder", "data.path=/tmp", "data.image_size=32")
     if overrides not in _BASES:

@@ -20,8 +20,10 @@ def test_kinds_are_found_by_name_and_by_sample_shape():
     assert kinds.kind_named("points").describe == "2D points"
     assert kinds.kind_of_shape((2,)) is kinds.kind_named("points")
     assert kinds.kind_of_shape((1, 28, 28)) is kinds.kind_named("image")
-    with pytest.raises(ValueError, match="unknown data kind 'audio'; known: image, points"):
-        kinds.kind_named("audio")
+    assert kinds.kind_named("audio").describe == "audio clips"
+    assert kinds.kind_of_shape((1, 16384)) is kinds.kind_named("audio")
+    with pytest.raises(ValueError, match="unknown data kind 'video'; known: image, points, audio"):
+        kinds.kind_named("video")
 
 
 def test_a_recorded_kind_wins_over_the_shape():

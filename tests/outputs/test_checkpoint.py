@@ -225,7 +225,7 @@ def _resumable() -> dict:
         (lambda p: p["rng"].update(torch=torch.zeros(10, dtype=torch.uint8)), "'rng' is not a restorable"),
         (lambda p: p["rng"]["python"].update(state=[1, 2]), "'rng' is not a restorable"),
         (lambda p: p["rng"].pop("numpy"), "'rng' is not a restorable random state"),
-        (lambda p: p.update(shape=[3, 10**9, 2]), "'shape' is not a list of 1 or 3 integers"),
+        (lambda p: p.update(shape=[3, 10**9, 2]), "'shape' is not a list of 1 to 3 integers"),
         (lambda p: p.update(best={"metric": "fid", "value": "low", "step": 1}), "'best' is not null"),
     ],
 )
