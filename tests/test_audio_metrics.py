@@ -158,3 +158,31 @@ def test_a_folder_without_classes_has_no_audio_classifier(tmp_path):
         message = assert_one_line(error.value)
         assert "needs class labels" in message and "subfolder per class" in message
         assert "inception" not in message
+
+
+@pytest.mark.slow
+def test_gan_eval_scores_a_wavegan_run_on_a_folder_of_tones(tmp_path):
+    import json
+
+    from tests.helpers import run_folders, run_gan
+
+    tones_path = write_tone_folder(tmp_path / "tones", per_class=10)
+    train = run_gan(
+        "train", "model=wavegan", "model.width=2", "data=audio_folder", f"data.path={tones_path}",
+        "trainer.steps=2", "trainer.batch_size=4", "trainer.log_every=1", "trainer.sample_every=2",
+        "trainer.ckpt_every=2", "trainer.eval_every=0", "trainer.progress=false",
+        cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert train.returncode == 0, train.stderr
+    (run_dir,) = run_folders(tmp_path)
+    scored = run_gan("eval", f"ckpt={run_dir}", "n=24", cwd=tmp_path, timeout=120)
+    assert scored.returncode == 0, scored.stderr
+    for name in ("fid", "kid", "precision", "recall", "coverage", "score"):
+        assert name in scored.stdout
+    (written,) = run_dir.rglob("eval.json")
+    text = written.read_text()
+    assert "fid" in text and "classifier" in text and json.loads(text)
+    assert list((tmp_path / "data" / "gan_cli_cache").glob("classifier-audio_folder-*.pt"))
+    refused = run_gan("eval", f"ckpt={run_dir}", "n=24", "features=inception", cwd=tmp_path, timeout=120)
+    assert refused.returncode == 2 and "features=inception is for images" in refused.stderr
+    assert "Traceback" not in refused.stderr
