@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gan_cli.data.spectrogram import log_mel  # the audio kind's view reads the same spectrogram
@@ -215,31 +214,18 @@ def fit(
     labels = labels.to(device)
     model.mel_mean.copy_(mels.mean(dim=(0, 2)).unsqueeze(1))
     model.mel_std.copy_(mels.std(dim=(0, 2)).clamp_min(1e-3).unsqueeze(1))
-    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-    order = torch.Generator().manual_seed(seed)
-    model.train()
-    for _ in range(epochs):
-        permutation = torch.randperm(mels.shape[0], generator=order).to(mels.device)
-        for index in permutation.split(batch_size):
-            if index.shape[0] < 2:  # BatchNorm needs two examples; one left over is skipped
-                continue
-            loss = F.cross_entropy(model.head(model.features_from_mels(mels[index])), labels[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if on_batch is not None:
-                on_batch()
-    return model.eval()
+    # BatchNorm needs two examples: a single one left over at an epoch's end is skipped
+    scores = _mel_logits(model)
+    classifier.train_epochs(model, scores, mels, labels, LEARNING_RATE, epochs, batch_size, seed, on_batch, 2)
+    return model
 
 
-@torch.no_grad()
+def _mel_logits(model: AudioClassifier) -> Callable[[Tensor], Tensor]:
+    return lambda batch: model.head(model.features_from_mels(batch))
+
+
 def accuracy_on_mels(model: AudioClassifier, mels: Tensor, labels: Tensor, batch_size: int = 500) -> float:
-    device = next(model.parameters()).device
-    correct = 0
-    for start in range(0, mels.shape[0], batch_size):
-        logits = model.head(model.features_from_mels(mels[start : start + batch_size].to(device)))
-        correct += int((logits.argmax(dim=1).cpu() == labels[start : start + batch_size].cpu()).sum())
-    return correct / max(int(mels.shape[0]), 1)
+    return classifier.accuracy_of(model, _mel_logits(model), mels, labels, batch_size)
 
 
 def _no_labels(data_cfg: Mapping[str, Any]) -> UserError:

@@ -137,15 +137,35 @@ def fit(
     batch_size = BATCH_SIZE if batch_size is None else batch_size
     seed = SEED if seed is None else seed
     model = new_classifier(int(images_u8.shape[1]), n_classes, seed).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+    return train_epochs(model, model, images_u8, labels, LEARNING_RATE, epochs, batch_size, seed, on_batch)
+
+
+def train_epochs(
+    model: nn.Module,
+    logits: Callable[[Tensor], Tensor],
+    inputs: Tensor,
+    labels: Tensor,
+    lr: float,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    on_batch: Callable[[], None] | None = None,
+    min_batch: int = 1,
+) -> nn.Module:
+    """Adam and cross-entropy over `inputs` in a seeded order, `epochs` times: the training of
+    every extractor classifier (images here, log-mels in audio_classifier). `logits` maps a batch
+    to class scores; batches smaller than `min_batch` are skipped."""
+    device = next(model.parameters()).device
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     order = torch.Generator().manual_seed(seed)
     model.train()
     for _ in range(epochs):
-        permutation = torch.randperm(images_u8.shape[0], generator=order)
+        permutation = torch.randperm(inputs.shape[0], generator=order)
         for index in permutation.split(batch_size):
-            index = index.to(images_u8.device)
-            x, y = images_u8[index].to(device), labels[index].to(device)
-            loss = F.cross_entropy(model(x), y)
+            if index.shape[0] < min_batch:
+                continue
+            index = index.to(inputs.device)
+            loss = F.cross_entropy(logits(inputs[index].to(device)), labels[index].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -155,13 +175,20 @@ def fit(
 
 
 @torch.no_grad()
-def accuracy(model: SmallClassifier, images_u8: Tensor, labels: Tensor, batch_size: int = 1000) -> float:
+def accuracy_of(
+    model: nn.Module, logits: Callable[[Tensor], Tensor], inputs: Tensor, labels: Tensor, batch_size: int
+) -> float:
+    """The share of `inputs` whose highest class score is their label."""
     device = next(model.parameters()).device
     correct = 0
-    for start in range(0, images_u8.shape[0], batch_size):
-        x = images_u8[start : start + batch_size].to(device)
-        correct += int((model(x).argmax(dim=1).cpu() == labels[start : start + batch_size].cpu()).sum())
-    return correct / max(int(images_u8.shape[0]), 1)
+    for start in range(0, inputs.shape[0], batch_size):
+        predicted = logits(inputs[start : start + batch_size].to(device)).argmax(dim=1).cpu()
+        correct += int((predicted == labels[start : start + batch_size].cpu()).sum())
+    return correct / max(int(inputs.shape[0]), 1)
+
+
+def accuracy(model: SmallClassifier, images_u8: Tensor, labels: Tensor, batch_size: int = 1000) -> float:
+    return accuracy_of(model, model, images_u8, labels, batch_size)
 
 
 def labeled_examples(batches: Any) -> tuple[Tensor, Tensor | None]:
