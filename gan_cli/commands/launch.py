@@ -81,7 +81,7 @@ def run_processes(devices: int, run_dir: Path, overrides: list[str]) -> None:
     except SignalException as stop:
         raise SystemExit(128 + int(stop.sigval)) from None
     except ChildFailedError as failed:
-        stopped = stopped_together(failed.failures, devices)
+        stopped = stopped_together(failed.failures)
         if stopped:  # a signal to one rank: they all stopped after the same step, and rank 0 said so
             raise SystemExit(stopped) from None
         raise ProcessesFailed(describe_failure(failed.failures, devices)) from None
@@ -93,13 +93,13 @@ def run_processes(devices: int, run_dir: Path, overrides: list[str]) -> None:
 STOPPED_EXITS = (128 + signal.SIGINT, 128 + signal.SIGTERM)
 
 
-def stopped_together(failures: dict, devices: int) -> int:
+def stopped_together(failures: dict) -> int:
     """The exit code of a run whose ranks stopped together after a signal (rank 0's: the others
     end with 0 once it has written last.pt), or 0 when that is not what happened."""
-    codes = {failure.exitcode for failure in failures.values()}
-    if 0 in failures and len(codes) == 1 and codes <= set(STOPPED_EXITS):
-        return codes.pop()
-    return 0
+    # rank 0 leaves after last.pt is written (every rank waits for it): a stop exit of rank 0 is a
+    # clean stop of the run, whatever the launcher did to the ranks still closing down
+    main = failures.get(0)
+    return main.exitcode if main is not None and main.exitcode in STOPPED_EXITS else 0
 
 
 def describe_failure(failures: dict, devices: int) -> str:
