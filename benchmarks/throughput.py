@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from gan_cli import models
 from gan_cli.commands.train import build, compose
-from gan_cli.training import losses
+from gan_cli.training import losses, penalties
 
 
 class SilentReporter:
@@ -154,6 +154,7 @@ def time_bare_loop(cfg, trainer, warmup: int, steps: int) -> float:
     # model.cond: random labels stand in for the data's (the loop times the work, not the fit);
     # D reads them (concat, projection) or predicts them (acgan, plus its class cross-entropy)
     n_classes, cond = getattr(G, "n_classes", 0), getattr(D, "cond", "none")
+    gp_lambda = cfg.loss.get("gp_lambda", 0.0)
 
     def judged(x, y):
         if cond == "acgan":
@@ -170,8 +171,13 @@ def time_bare_loop(cfg, trainer, warmup: int, steps: int) -> float:
             y = torch.randint(0, n_classes, (batch_size,), device=device) if n_classes else None
             fake = G(torch.randn(batch_size, z_dim, device=device), *([y] if n_classes else []))
             (real_logits, real_ce), (fake_logits, _) = judged(real, y), judged(fake.detach(), y)
+            d_loss = plus(loss.d_loss(real_logits, fake_logits), real_ce)
+            if gp_lambda:  # WGAN-GP's penalty is part of D's step, so the bare loop pays for it too
+                d_loss = d_loss + gp_lambda * penalties.gradient_penalty(
+                    D, real, fake.detach(), labels=y if cond in ("concat", "projection") else None
+                )
             d_opt.zero_grad(set_to_none=True)
-            plus(loss.d_loss(real_logits, fake_logits), real_ce).backward()
+            d_loss.backward()
             d_opt.step()
         g_opt.zero_grad(set_to_none=True)
         fake_logits, fake_ce = judged(fake, y)
