@@ -179,6 +179,7 @@ def test_gan_eval_scores_a_wavegan_run_on_a_folder_of_tones(tmp_path):
     assert scored.returncode == 0, scored.stderr
     for name in ("fid", "kid", "precision", "recall", "coverage", "score"):
         assert name in scored.stdout
+    assert "real audio clips: 24" in scored.stdout  # the footer names what was compared
     (written,) = run_dir.rglob("eval.json")
     text = written.read_text()
     assert "fid" in text and "classifier" in text and json.loads(text)

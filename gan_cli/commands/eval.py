@@ -49,7 +49,7 @@ def print_table(report: dict[str, Any]) -> None:
         console.print(
             f"classifier: accuracy {report['classifier_accuracy']:.2%} on the "
             f"{report['classifier_accuracy_on']} ({shown(Path(report['classifier']))}); "
-            f"real images: {report['n_real']:,}",
+            f"real {report.get('real_described', 'images')}: {report['n_real']:,}",
             highlight=False,
         )
 

@@ -161,6 +161,7 @@ class Evaluator:
         }
         if self.extractor is not None:
             facts["n_real"] = self.n_real
+            facts["real_described"] = self.kind.describe  # "images", "audio clips": the footer's noun
             facts["extractor_id"] = self.extractor.ident
             facts.update(self.extractor.info)
         return facts
