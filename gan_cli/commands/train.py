@@ -467,7 +467,8 @@ def _evaluation(
         list(t.eval_metrics) if t.eval_metrics else None, conditional, networks or {}
     )
     primary = t.eval_primary or next(iter(METRICS.get(metrics[0]).keys))
-    return Evaluation(evaluator, every, metrics, primary, ev.primary_metric_direction(primary), cfg.seed)
+    ranking = ev.ranking(primary)
+    return Evaluation(evaluator, every, metrics, ranking[0][0], ranking[0][1], cfg.seed, ranking[1:])
 
 
 def _full_set_classifier(cfg: DictConfig, device, note) -> None:

@@ -41,6 +41,7 @@ from gan_cli.evaluation.metrics import (
     metric,
     metric_names,
     primary_metric_direction,
+    ranking,
 )
 from gan_cli.evaluation.results import RESULT_KEY, merge_results, output_path, previous_results, write_results
 
@@ -48,5 +49,6 @@ __all__ = [
     "DEFAULT_BATCH_SIZE", "DEFAULT_N", "FEATURES", "MAX_CACHED_EVALUATORS", "RESULT_KEY",
     "SPLITS", "Context", "EvalRun", "count_keys", "Evaluator", "FeatureSet", "default_metrics",
     "evaluate_generator", "get_evaluator", "merge_results", "metric", "metric_names", "output_path",
-    "plain_data_config", "previous_results", "primary_metric_direction", "run", "write_results",
+    "plain_data_config", "previous_results", "primary_metric_direction", "ranking", "run",
+    "write_results",
 ]  # fmt: skip

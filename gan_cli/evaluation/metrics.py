@@ -341,6 +341,21 @@ def primary_metric_direction(name: str) -> str:
     raise UserError(f"no direction for the metric {name!r}; known: {', '.join(keys)}")
 
 
+def ranking(name: str) -> list[tuple[str, str]]:
+    """How best.pt ranks evaluations: (result key, direction) pairs, compared in order. The primary
+    first, then the keys its metric reports after it, which break ties: a count like
+    modes_captured is often equal at every evaluation (8 of 8), and then the higher
+    high_quality_pct (then the lower kl_uniform) is the better checkpoint, not the earliest."""
+    first = [(name, primary_metric_direction(name))]
+    for entry in REGISTRY:
+        keys = list(entry.keys)
+        if name in keys:
+            return first + [(key, entry.keys[key]) for key in keys[keys.index(name) + 1 :]]
+    if name in REGISTRY:  # a metric's name stands for its first key (primary_metric_direction)
+        return list(REGISTRY.get(name).keys.items())
+    return first
+
+
 def count_keys() -> set[str]:
     """The result keys that count things (classes covered, modes captured)."""
     return {key for entry in REGISTRY for key in entry.counts}

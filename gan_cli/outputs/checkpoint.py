@@ -273,6 +273,14 @@ def _is_best(value: Any) -> bool:
         and isinstance(value.get("metric"), str)
         and _is_number(value.get("value"))
         and _is_int(value.get("step"))
+        and _is_ranked(value.get("ranked"))
+    )
+
+
+def _is_ranked(value: Any) -> bool:
+    """best["ranked"]: the values best.pt was ranked by (absent in checkpoints before tie-breaks)."""
+    return value is None or (
+        isinstance(value, dict) and all(isinstance(k, str) and _is_number(v) for k, v in value.items())
     )
 
 
@@ -325,7 +333,7 @@ ENTRIES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "stats": (_is_stats, "running sums by name (0-dim float tensors) and a step count"),
     "skipped": (_is_int, "an integer >= 0"),
     "skipped_interval": (lambda v: _is_dict_of(v, _is_int), "counts of skipped updates by network"),
-    "best": (_is_best, "null or a metric, value and step"),
+    "best": (_is_best, "null or a metric, value, step and the values it was ranked by"),
     "ema_updates": (_is_int, "an integer >= 0"),
     "rng": (lambda v: rng_problem(v) is None, "a restorable random state"),
 }

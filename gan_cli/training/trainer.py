@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,8 @@ def stop_requests():
 @dataclass
 class Evaluation:
     """Metrics during training: every `every` steps, `evaluator.evaluate(G, metrics, seed)`;
-    checkpoints/best.pt follows `primary` ("min" or "max" is better, per `direction`)."""
+    checkpoints/best.pt follows `primary` ("min" or "max" is better, per `direction`), and on a
+    tie the `tie_breaks` in order ((key, direction) pairs: evaluation.metrics.ranking)."""
 
     evaluator: Any
     every: int
@@ -120,11 +121,19 @@ class Evaluation:
     primary: str
     direction: str
     seed: int = 0
+    tie_breaks: list[tuple[str, str]] = field(default_factory=list)
 
-    def better(self, value: float, best: float | None) -> bool:
-        if best is None or math.isnan(best):
-            return not math.isnan(value)
-        return value < best if self.direction == "min" else value > best
+    def better(self, results: Mapping[str, float], best: Mapping[str, float] | None) -> bool:
+        """Whether `results` beat `best` (the results best.pt was saved at; None: no best yet)."""
+        for position, (key, direction) in enumerate([(self.primary, self.direction), *self.tie_breaks]):
+            value = results.get(key, math.nan)
+            held = math.nan if best is None else best.get(key, math.nan)
+            if math.isnan(held) or math.isnan(value):
+                # no best yet (or one without this key) loses to any number; NaN never wins
+                return not math.isnan(value) and (position == 0 or math.isnan(held))
+            if value != held:
+                return value < held if direction == "min" else value > held
+        return False
 
 
 def total_steps(cfg, num_examples: int, examples_per_step: int | None = None) -> int:
@@ -221,7 +230,8 @@ class Trainer:
         self.total_steps = total_steps(cfg, batches.num_examples, recipe.examples_per_step)
         self.step = 0
         self.evaluation = self._with_network_metrics(evaluation)
-        self.best: dict[str, Any] | None = None  # {"metric", "value", "step"} of best.pt
+        # {"metric", "value", "step", "ranked": primary and tie-break values} of best.pt
+        self.best: dict[str, Any] | None = None
         self.last_eval: dict[str, float] = {}
         self._skip_nonfinite = cfg.get("on_nan", "stop") == "skip"
         self.skipped = 0  # updates dropped by trainer.on_nan=skip
@@ -436,13 +446,22 @@ class Trainer:
         self.last_eval = distributed.from_main(results) if self.world_size > 1 else results
         return self.last_eval
 
+    def _best_results(self) -> dict[str, float] | None:
+        """What best.pt was ranked by: its primary value and the tie-breaks (a best from a checkpoint
+        written before tie-breaks were kept has its primary only)."""
+        if self.best is None:
+            return None
+        return dict(self.best.get("ranked") or {self.best["metric"]: self.best["value"]})
+
     def track_best(self, results: dict[str, float]) -> None:
         name = self.evaluation.primary
         if name not in results:
             raise UserError(f"trainer.eval_primary={name} is not among the results: {', '.join(results)}")
         value = results[name]
-        if self.evaluation.better(value, self.best["value"] if self.best else None):
+        if self.evaluation.better(results, self._best_results()):
+            ranked = [name, *(key for key, _ in self.evaluation.tie_breaks if key in results)]
             self.best = {"metric": name, "value": value, "step": self.step}
+            self.best["ranked"] = {key: results[key] for key in ranked}
             self.check_weights("best.pt")
             if self.writes_files:
                 folder = self.run_dir / "checkpoints"

@@ -1,5 +1,6 @@
 """The metrics' registry and the config's lists: names, defaults, directions, bad values."""
 
+import math
 import re
 import shlex
 import subprocess
@@ -97,6 +98,27 @@ def test_default_metrics_follow_the_data():
 )
 def test_primary_metric_direction(name, direction):
     assert evaluation.primary_metric_direction(name) == direction
+
+
+def test_a_count_primary_is_ranked_with_its_metric_s_later_keys_as_tie_breaks():
+    modes = [("modes_captured", "max"), ("high_quality_pct", "max"), ("kl_uniform", "min")]
+    assert evaluation.ranking("modes_captured") == evaluation.ranking("modes") == modes
+    assert evaluation.ranking("high_quality_pct") == modes[1:]
+    assert evaluation.ranking("fid") == [("fid", "min")]
+
+
+def test_best_pt_on_a_tie_of_modes_follows_high_quality_then_kl():
+    from gan_cli.training.trainer import Evaluation
+
+    ranks = Evaluation(None, 1, None, "modes_captured", "max", tie_breaks=evaluation.ranking("modes")[1:])
+    early = {"modes_captured": 8.0, "high_quality_pct": 7.0, "kl_uniform": 0.04}
+    assert ranks.better(early, None)
+    assert ranks.better({**early, "high_quality_pct": 86.0}, early)  # same modes, sharper: better
+    assert not ranks.better({**early, "modes_captured": 7.0, "high_quality_pct": 99.0}, early)
+    assert ranks.better({**early, "kl_uniform": 0.01}, early) and not ranks.better(early, early)
+    assert not ranks.better({**early, "modes_captured": math.nan}, early)
+    assert ranks.better(early, {"modes_captured": 8.0})  # a best kept before tie-breaks: its primary only
+    assert not ranks.better({"modes_captured": 8.0}, early)
 
 
 def test_primary_metric_direction_of_an_unknown_name_lists_the_known_ones():

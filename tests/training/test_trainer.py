@@ -175,6 +175,8 @@ def test_metrics_during_training_keep_best_pt_and_fill_the_summary(tmp_path):
     evaluated = [r["modes_captured"] for r in records if r["step"] in (20, 40)]
     assert best["best"]["value"] == summary["best_modes_captured"] == max(evaluated)
     assert summary["best_step"] == best["step"] == best["best"]["step"]
+    ranked = best["best"]["ranked"]  # what a tie of modes was broken by
+    assert set(ranked) == {"modes_captured", "high_quality_pct", "kl_uniform"}
 
 
 def test_eval_off_writes_no_best_pt(tmp_path):
