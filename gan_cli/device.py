@@ -1,5 +1,6 @@
 """The training device and the seeds: the two pieces of global state a run sets up."""
 
+import os
 import random
 from dataclasses import dataclass
 
@@ -31,6 +32,18 @@ def resolve(name: str) -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise UserError(f"device={name}: MPS is not available on this machine; use device=cpu or device=auto")
     return device
+
+
+def fit_cpu_threads(target: torch.device, one_thread: bool) -> None:
+    """One torch thread on the CPU for a model family that says its ops are too small to share
+    (the registry fact one_cpu_thread: mlp), unless OMP_NUM_THREADS says otherwise. With sleeping
+    OpenMP waits (OMP_WAIT_POLICY=PASSIVE, gan's default, README "A shared machine") every
+    parallel region wakes the other thread, which costs more than an MLP's matmul saves: measured
+    2026-12-04 on 2 cores, the default data=ring8 run 100 s with 2 threads and 46 s with 1, the
+    default data=fashion_mnist run 96 s and 77 s; dcgan's convolutions still gain from 2 threads
+    (871 against 621 img/s, benchmarks/throughput.py with OMP_WAIT_POLICY=PASSIVE)."""
+    if target.type == "cpu" and one_thread and "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(1)
 
 
 def seed_everything(seed: int) -> None:

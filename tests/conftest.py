@@ -37,6 +37,20 @@ def _drop_closed_log_handlers() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _torch_threads_restored():
+    """A run of an mlp takes one torch thread (device.fit_cpu_threads): the next test gets back
+    what it had."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None and before is not None and torch.get_num_threads() != before:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
 def _no_stale_log_handlers():
     """A Hydra job run in-process configures logging handlers on the stream pytest captured for
     that test; under xdist a later test of the same worker would log into it once it is closed

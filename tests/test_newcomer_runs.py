@@ -9,8 +9,9 @@ from gan_cli.commands.resume import find_latest
 from gan_cli.errors import UserError
 from tests.helpers import run_folders, run_gan
 
-TINY = ["data=ring8", "trainer.steps=2", "model.g_hidden=[8]", "model.d_hidden=[8]", "trainer.progress=false",
-        "trainer.log_every=1", "trainer.sample_every=1", "trainer.ckpt_every=1"]  # fmt: skip
+TINY = ["data=ring8", "recipe=gan", "trainer.steps=2", "model.g_hidden=[8]", "model.d_hidden=[8]",
+        "trainer.progress=false", "trainer.log_every=1", "trainer.sample_every=1",
+        "trainer.ckpt_every=1"]  # fmt: skip
 WIDE = {"COLUMNS": "240"}  # the banner's lines unwrapped
 
 

@@ -63,7 +63,9 @@ def resolve(target: str, overrides: list[str], outputs: Path = OUTPUTS) -> tuple
 NOT_INHERITED = ("resume", "hydra.run.dir")
 
 
-def recorded_overrides(ckpt: Path) -> list[str]:
+def recorded_overrides(ckpt: Path, given: frozenset[str] = frozenset()) -> list[str]:
+    """The overrides the run was started with, then the recipe it trains (pinned_recipe) unless
+    the command line (the keys `given`) names one."""
     from gan_cli.outputs import checkpoint  # imports torch: only when resuming, which trains next anyway
 
     payload = checkpoint.load(ckpt, expect=checkpoint.FOR_OVERRIDES)
@@ -74,7 +76,33 @@ def recorded_overrides(ckpt: Path) -> list[str]:
         # Format 1 was written before data sets carried their own defaults (configs/data_defaults):
         # its run composed without them, and so must its continuation.
         recorded += [o for o in DATA_DEFAULTS_OFF if o not in recorded]
-    return recorded
+    config = payload.get("config")
+    chosen = [*recorded, *(f"{key}=" for key in given)]
+    return recorded + pinned_recipe(config if isinstance(config, dict) else {}, chosen)
+
+
+def pinned_recipe(config: dict, chosen: list[str]) -> list[str]:
+    """`recipe=<name>` and its keys as the checkpoint's config holds them, unless the run's own
+    overrides (or the command line: `chosen`) choose the recipe: what a data set picks by default
+    may change between versions (data=ring8 trained recipe=gan before it picked InfoGAN's codes),
+    and a resumed run goes on with the recipe it was trained with. A config from before recipes
+    trained the GAN."""
+    if any(_key(o) == "recipe" or _key(o).startswith("recipe.") for o in chosen):
+        return []
+    recipe = dict(config.get("recipe") or {"name": "gan"})
+    name = recipe.pop("name", "gan")
+    return [f"recipe={name}", *(f"recipe.{key}={_literal(value)}" for key, value in recipe.items())]
+
+
+def _literal(value: object) -> str:
+    """A config value as a Hydra override writes it (numbers, booleans, null, lists, strings)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_literal(item) for item in value) + "]"
+    return paths.hydra_value(value) if isinstance(value, str) else repr(value)
 
 
 DATA_DEFAULTS_OFF = ("~data_defaults@_global_", "~data_defaults@optim")
@@ -102,7 +130,7 @@ def rewrite_arguments(args: list[str], outputs: Path = OUTPUTS) -> list[str]:
         return args[:position] + args[position + 1 :]
     run_dir, ckpt = resolve(target, others, outputs)
     given = {_key(a) for a in others if "=" in a}
-    inherited = [o for o in recorded_overrides(ckpt) if _key(o) not in given]
+    inherited = [o for o in recorded_overrides(ckpt, frozenset(given)) if _key(o) not in given]
     continued = [paths.override("resume", ckpt.resolve()), paths.override("hydra.run.dir", run_dir.resolve())]
     inserted = [*inherited, *continued]
     return args[:position] + inserted + args[position + 1 :]

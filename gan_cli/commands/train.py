@@ -90,11 +90,13 @@ def build(
     run_dir = Path(run_dir)
     saved = checkpoint.load(cfg.resume, expect=checkpoint.FOR_RESUME) if cfg.resume else None
     source = _take_model_config(cfg, saved, overrides)  # init_from: the model config is the checkpoint's
+    _keep_resumed_model(cfg, saved, overrides)
     run_dir.mkdir(parents=True, exist_ok=True)
     config = OmegaConf.to_container(cfg, resolve=True)
     if saved:
         check_compatible(saved["config"], config)
     target = device.resolve(cfg.device)
+    device.fit_cpu_threads(target, bool(models.MODELS.get(cfg.model.name).facts.get("one_cpu_thread")))
     # every part of the run asks one context which rank writes (distributed.current() reads
     # RANK/WORLD_SIZE, so a torchrun rank > 0 trains without touching the run folder)
     context = (context or distributed.current()).on_device(target)
@@ -153,7 +155,7 @@ def build(
         + (f" ({context.world_size} processes x {batch_size})" if context.is_distributed else "")
         + step_fact
         + (f", EMA {cfg.trainer.ema.decay:g}" if cfg.trainer.ema.decay > 0 else ""),
-        "device": (f"{target} ({torch.get_num_threads()} threads)" if target.type == "cpu" else str(target))
+        "device": (_cpu_threads(target) if target.type == "cpu" else str(target))
         + f"  {switches.describe()}",
         "seed": cfg.seed,
     }
@@ -220,6 +222,36 @@ def _rank_config(cfg: DictConfig, batch_size: int) -> DictConfig:
     with open_dict(local):
         local.trainer.batch_size = batch_size
     return local
+
+
+def _cpu_threads(target) -> str:
+    import torch
+
+    threads = torch.get_num_threads()
+    return f"{target} ({threads} thread{'s' if threads != 1 else ''})"
+
+
+def _keep_resumed_model(cfg: DictConfig, saved: dict | None, overrides: list[str] | None) -> None:
+    """resume=: the model keys (and trainer.pack) the command line does not give are the
+    checkpoint's, so a default changed since the run started (data=ring8's model.z_dim and pack)
+    does not refuse its continuation; keys it gives, and another model family, are left for
+    check_compatible to refuse."""
+    if saved is None or cfg.get("init_from"):
+        return
+    from gan_cli.training import finetune
+
+    model = saved["config"].get("model") or {}
+    if model.get("name", cfg.model.name) != cfg.model.name:
+        return
+    given = finetune.user_model_keys(overrides)
+    with open_dict(cfg.model):
+        for key, value in model.items():
+            if key in cfg.model and key not in given:
+                cfg.model[key] = value
+    # D's input width follows the pack (PacGAN): a default pack that changed must not change it
+    pack = (saved["config"].get("trainer") or {}).get("pack")
+    if pack is not None and not any(line.split("=", 1)[0] == "trainer.pack" for line in overrides or ()):
+        cfg.trainer.pack = pack
 
 
 def _take_model_config(cfg: DictConfig, saved: dict | None, overrides: list[str] | None) -> dict | None:

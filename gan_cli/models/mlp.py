@@ -67,6 +67,7 @@ def size(cfg: Any, elements: int | None) -> tuple[int, int]:
     kinds=("image", "points"),
     check=check,
     size=size,
+    one_cpu_thread=True,  # its matmuls are too small to share between threads (device.fit_cpu_threads)
 )
 def build_mlp(cfg, shape: tuple[int, ...], n_classes: int = 0, pack: int = 1):
     from torch import nn

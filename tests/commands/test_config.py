@@ -135,7 +135,12 @@ def test_2d_sets_bring_their_own_model_and_trainer_defaults(data):
     cfg = compose_train(f"data={data}")
     validate(cfg)
     own, rates = _data_defaults(f"{data}_mlp"), _data_defaults(f"{data}_adam")
-    assert cfg.model.name == "mlp" and cfg.model.g_batchnorm is False and cfg.model.z_dim <= 16
+    assert cfg.model.name == "mlp" and cfg.model.g_batchnorm is False
+    # InfoGAN's categorical code (configs/recipe/infogan_modes.yaml), more categories than modes,
+    # and a small noise beside it
+    assert cfg.recipe.name == "infogan" and cfg.recipe.continuous == 0
+    assert cfg.recipe.categorical[0] > {"ring8": 8, "grid25": 25}[data]
+    assert cfg.model.z_dim - sum(cfg.recipe.categorical) == 2
     for section in ("model", "trainer"):
         for key, value in own[section].items():
             assert cfg[section][key] == value, f"{section}.{key}"
@@ -154,6 +159,17 @@ def test_command_line_and_presets_beat_the_data_defaults(data):
     preset = compose_train(f"data={data}", "experiment=r1")
     assert list(preset.optim.betas) == [0.0, 0.99] and preset.optim.lr == 2e-4
     assert preset.model.z_dim == _data_defaults(f"{data}_mlp").model.z_dim  # what the preset leaves alone
+
+
+def test_recipe_gan_on_the_command_line_beats_the_2d_sets_recipe(tmp_path):
+    from tests.helpers import run_gan
+
+    plain = compose_train("data=ring8", "recipe=gan", "model.z_dim=2", "trainer.pack=2")
+    validate(plain)
+    assert (plain.recipe.name, plain.model.z_dim, plain.trainer.pack) == ("gan", 2, 2)
+    assert "categorical" not in plain.recipe  # the whole recipe is replaced, not merged into
+    shown = run_gan("train", "--cfg", "job", "data=grid25", "recipe=gan", cwd=tmp_path)
+    assert shown.returncode == 0 and "name: gan" in shown.stdout and "categorical" not in shown.stdout
 
 
 def test_other_optimizers_keep_their_own_rates_and_the_defaults_can_be_switched_off():
@@ -208,7 +224,9 @@ def test_option_files_write_no_value_their_schema_already_gives():
             content = yaml.safe_load(path.read_text())
             defaults = content["defaults"]
             # between them only the recipe a family trains with by default (docs/architecture.md)
-            recipes = [{"override /recipe@_global_.recipe": name} for name in RECIPES.names()]
+            # (a registered recipe, or a recipe option such as infogan_modes, which the 2D sets pick)
+            options = [*RECIPES.names(), *(p.stem for p in (configs / "recipe").glob("*.yaml"))]
+            recipes = [{"override /recipe@_global_.recipe": name} for name in options]
             assert defaults[0] == f"/{group}_{option}_schema" and defaults[-1] == "_self_", path
             assert all(line in recipes for line in defaults[1:-1]), path
             assert content["name"] == option, path

@@ -114,7 +114,7 @@ def test_the_format_2_fixture_resumes_to_where_its_unbroken_run_ended(tmp_path):
 
 
 def test_another_recipe_on_resume_is_refused():
-    saved = OmegaConf.to_container(compose_train("data=ring8"), resolve=True)
+    saved = OmegaConf.to_container(compose_train("data=ring8", "recipe=gan"), resolve=True)
     with pytest.raises(UserError, match="recipe=moments differs from the checkpoint's gan"):
         check_compatible(saved, {**saved, "recipe": {"name": "moments"}})
     check_compatible({k: v for k, v in saved.items() if k != "recipe"}, saved)  # from before recipes: the GAN
@@ -166,8 +166,43 @@ def test_rewrite_arguments_inherits_the_run_overrides(tmp_path):
     run_dir = make_run(outputs, "10-00-00-mlp-ring8")
     args = rewrite_arguments(["resume=latest", "trainer.steps=50"], outputs)
     ckpt = (run_dir / "checkpoints" / "last.pt").resolve()
-    assert args == ["data=ring8", f"resume={ckpt}", f"hydra.run.dir={run_dir.resolve()}", "trainer.steps=50"]
+    # a checkpoint with no recipe in its config trained the GAN: pinned, whatever data=ring8 picks now
+    inherited = ["data=ring8", "recipe=gan"]
+    assert args == [*inherited, f"resume={ckpt}", f"hydra.run.dir={run_dir.resolve()}", "trainer.steps=50"]
     assert rewrite_arguments(["trainer.steps=5"], outputs) == ["trainer.steps=5"]
+
+
+def test_resume_pins_the_recipe_and_its_keys_unless_the_run_or_the_command_line_chose_one():
+    from gan_cli.commands.resume import pinned_recipe
+
+    config = {"recipe": {"name": "infogan", "categorical": [50], "continuous": 0, "learn_std": False}}
+    pinned = ["recipe=infogan", "recipe.categorical=[50]", "recipe.continuous=0", "recipe.learn_std=false"]
+    assert pinned_recipe(config, ["data=ring8"]) == pinned
+    assert pinned_recipe({}, []) == ["recipe=gan"]  # from before recipes: the GAN
+    assert pinned_recipe(config, ["recipe=vae"]) == pinned_recipe(config, ["recipe.lambda_cat=2"]) == []
+    cfg = compose_train("data=ring8", *pinned)
+    assert OmegaConf.to_container(cfg.recipe) == OmegaConf.to_container(compose_train("data=ring8").recipe)
+
+
+def test_a_run_of_older_2d_defaults_resumes_with_its_own_model_and_pack(tmp_path):
+    """A ring8 run started when its defaults were the plain GAN with z_dim 2 and pack 2 goes on
+    as that run: resume pins the recipe (command line) and the model keys and pack (in the trainer)."""
+    run_dir = tmp_path / "old-defaults"
+    first = compose_train("data=ring8", "recipe=gan", "model.z_dim=2", "trainer.pack=2", "trainer.steps=4",
+                          "trainer.progress=false", "trainer.eval_every=0", "model.g_hidden=[8]",
+                          "model.d_hidden=[8]")  # fmt: skip
+    run(first, run_dir)
+    last = run_dir / "checkpoints" / "last.pt"
+    payload = checkpoint.load(last)
+    payload["overrides"] = ["data=ring8", "model.g_hidden=[8]", "model.d_hidden=[8]",
+                            "trainer.progress=false", "trainer.eval_every=0"]  # fmt: skip
+    checkpoint.save(payload, last)  # as recorded then: z_dim, pack and the recipe were defaults
+    overrides = rewrite_arguments([f"resume={run_dir}", "trainer.steps=6"], tmp_path)
+    again = compose_train(*overrides)
+    run(again, run_dir, overrides)
+    resumed = checkpoint.load(last)
+    assert resumed["step"] == 6 and resumed["config"]["model"]["z_dim"] == 2
+    assert resumed["config"]["trainer"]["pack"] == 2 and resumed["config"]["recipe"]["name"] == "gan"
 
 
 @pytest.mark.slow

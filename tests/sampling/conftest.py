@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sampling.helpers import SMALL_MLP, train_config, write_checkpoint
+from tests.sampling.helpers import PLAIN_RING8, SMALL_MLP, train_config, write_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,7 @@ def ckpts(tmp_path_factory) -> dict[str, Path]:
         "cifar": write_checkpoint(
             root / "cifar.pt", train_config("model=dcgan", "data=cifar10", "model.width=8"), (3, 32, 32)
         ),
-        "ring8": write_checkpoint(root / "ring8.pt", train_config("data=ring8", *SMALL_MLP), (2,)),
+        "ring8": write_checkpoint(root / "ring8.pt", train_config(*PLAIN_RING8, *SMALL_MLP), (2,)),
         # a real conditional family (mlp, cond=concat) on a labelled set of 10 classes
         "mnist_concat": write_checkpoint(
             root / "mnist_concat.pt",

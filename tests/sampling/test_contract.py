@@ -9,7 +9,7 @@ from torch import nn
 
 from gan_cli import evaluation, models, sampling
 from gan_cli.outputs import checkpoint
-from tests.sampling.helpers import SMALL_MLP, sample_cfg, train_config
+from tests.sampling.helpers import PLAIN_RING8, SMALL_MLP, sample_cfg, train_config
 
 
 class UniformCube(nn.Module):
@@ -63,7 +63,7 @@ def test_a_generator_that_takes_labels_gets_every_class_in_turn():
 
 def test_a_generator_with_its_own_latents_is_evaluated():
     G = UniformCube()
-    config = train_config("data=ring8", *SMALL_MLP)
+    config = train_config(*PLAIN_RING8, *SMALL_MLP)
     evaluator = evaluation.Evaluator(config["data"], n=300, batch_size=128)
     results = evaluator.evaluate(G, seed=0)
     assert set(results) == {"modes_captured", "high_quality_pct", "kl_uniform"}
@@ -71,7 +71,7 @@ def test_a_generator_with_its_own_latents_is_evaluated():
 
 
 def test_a_checkpoint_without_a_discriminator_samples(tmp_path):
-    config = train_config("data=ring8", *SMALL_MLP)
+    config = train_config(*PLAIN_RING8, *SMALL_MLP)
     generator, _ = models.build(OmegaConf.create(config["model"]), (2,))
     payload = {"config": config, "step": 3, "generator": generator.state_dict()}  # no "discriminator"
     path = checkpoint.save(payload, tmp_path / "g.pt")

@@ -199,6 +199,7 @@ def test_the_recipe_attaches_the_codes_and_checkpoints_q(mnist_root):
     [
         (["model.cond=acgan"], "model.cond=none"),
         (["trainer.pack=2"], "trainer.pack=1"),
+        (["trainer.batch_size=1"], "trainer.batch_size>=2"),
         (["recipe.categorical=[1]"], "recipe.categorical=[1] is out of range"),
         (["recipe.lambda_cont=-1"], "recipe.lambda_cont=-1"),
         (["model.z_dim=12"], "model.z_dim>=13"),

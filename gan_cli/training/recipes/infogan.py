@@ -64,7 +64,14 @@ def check(cfg: Any) -> None:
     pack = cfg.trainer.get("pack", 1)
     if pack != 1:
         raise UserError(
-            f"recipe=infogan with trainer.pack={pack}: Q reads one sample at a time; use trainer.pack=1"
+            f"recipe=infogan with trainer.pack={pack}: Q reads one sample at a time; use trainer.pack=1, "
+            "or recipe=gan to pack a plain GAN (the 2D sets ring8 and grid25 train InfoGAN's codes "
+            "unless told otherwise)"
+        )
+    if cfg.trainer.batch_size < 2:
+        raise UserError(
+            f"recipe=infogan with trainer.batch_size={cfg.trainer.batch_size}: Q's BatchNorm needs "
+            "at least 2 samples per batch; use trainer.batch_size>=2"
         )
     from gan_cli.models import infogan
 
