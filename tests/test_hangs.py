@@ -101,7 +101,14 @@ def test_folders_without_images_are_one_line(tmp_path, kind):
 @pytest.mark.slow
 def test_gan_eval_with_n_beyond_a_2d_set_uses_the_sets_size(tmp_path):
     trained = run_gan(
-        "train", "data=ring8", "data.n_points=500", *SHORT, *SMALL, cwd=tmp_path, timeout=LIMIT_S
+        "train",
+        "data=ring8",
+        "recipe=gan",
+        "data.n_points=500",
+        *SHORT,
+        *SMALL,
+        cwd=tmp_path,
+        timeout=LIMIT_S,
     )
     assert trained.returncode == 0, trained.stderr
     (run_dir,) = run_folders(tmp_path)

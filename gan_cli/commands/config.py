@@ -580,6 +580,9 @@ def validate(cfg: DictConfig, overrides: list[str] | None = None) -> None:
         check = entry.facts.get("check")  # the option's own rules on its keys (lsgan: a != b)
         if check is not None:
             check(cfg[group])
+    # the data kind first: a set may pick a recipe for the family that takes it (ring8: InfoGAN's
+    # codes for mlp), which another family refusing that recipe would otherwise be blamed on
+    _check_data_kind(options["model"], options["data"])
     trained_by = options["model"].facts.get("recipes") if "model" in options else None
     recipe_name = cfg.recipe.name if "recipe" in cfg else "gan"
     if trained_by and recipe_name not in trained_by:  # vae/ae: the GAN step has no encoder to train
@@ -634,7 +637,6 @@ def validate(cfg: DictConfig, overrides: list[str] | None = None) -> None:
             "(fp16 loss scaling would distort them)"
         )
 
-    _check_data_kind(options["model"], options["data"])
     _check_size(cfg, options["model"])
     _warn_long_intervals(t)
 

@@ -97,7 +97,7 @@ def layout(z_dim: int, categorical: Sequence[int] = (10,), continuous: int = 2) 
         raise UserError(
             f"model.z_dim={z_dim} leaves no noise beside InfoGAN's {found.code_size} code numbers "
             f"(recipe.categorical={list(counts)}, recipe.continuous={continuous}): "
-            f"use model.z_dim>={found.code_size + 1}"
+            f"use model.z_dim>={found.code_size + 1}, or recipe=gan for a GAN without codes"
         )
     return found
 

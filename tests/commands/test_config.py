@@ -172,6 +172,12 @@ def test_recipe_gan_on_the_command_line_beats_the_2d_sets_recipe(tmp_path):
     assert shown.returncode == 0 and "name: gan" in shown.stdout and "categorical" not in shown.stdout
 
 
+def test_a_family_that_takes_no_points_is_told_so_before_the_sets_recipe_is_blamed():
+    for model in ("vae", "progan"):
+        with pytest.raises(UserError, match=rf"model={model} needs image data; data=ring8 holds 2D points"):
+            validate(compose_train(f"model={model}", "data=ring8"))
+
+
 def test_other_optimizers_keep_their_own_rates_and_the_defaults_can_be_switched_off():
     for optimizer in ("sgd", "rmsprop", "adamw"):
         cfg = compose_train("data=ring8", f"optim={optimizer}")

@@ -411,11 +411,12 @@ def test_joblib_runs_jobs_in_parallel_with_threads_shared(tmp_path):
     assert result.returncode == 0, result.stderr
     folder = sweep_folder(tmp_path)
     assert "Joblib.Parallel(n_jobs=2" in result.stdout
-    expected = sweeps.threads_per_job(2, sweeps.available_cores())
+    share = sweeps.threads_per_job(2, sweeps.available_cores())
     for name in ("0-lr=0.0001", "1-lr=0.0002"):
         assert (folder / name / "summary.json").is_file()
-        threads = re.search(r"\((\d+) threads\)", (folder / name / "train.log").read_text())
-        assert threads and int(threads.group(1)) == expected
+        threads = re.search(r"\((\d+) threads?\)", (folder / name / "train.log").read_text())
+        # within its share; an mlp takes one thread of it (device.fit_cpu_threads)
+        assert threads and int(threads.group(1)) == 1 <= share
     assert "2 jobs: 2 ok" in table_lines(result.stdout)[0]
 
 

@@ -129,7 +129,7 @@ def test_gan_eval_after_a_real_gan_train_on_mnist_files(tmp_path):
 
 @pytest.mark.slow
 def test_gan_eval_on_ring8(tmp_path):
-    trained = run_gan("train", "data=ring8", "trainer.steps=20", *SMALL_MLP, cwd=tmp_path)
+    trained = run_gan("train", "data=ring8", "recipe=gan", "trainer.steps=20", *SMALL_MLP, cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
     (run_dir,) = run_folders(tmp_path)
     result = run_gan("eval", f"ckpt={run_dir}", "n=2500", f"out={tmp_path / 'ring.json'}", cwd=tmp_path)
@@ -150,7 +150,7 @@ def test_gan_eval_on_ring8(tmp_path):
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
-    write_checkpoint(tmp_path / "ring.pt", train_config("data=ring8", *SMALL_MLP), (2,))
+    write_checkpoint(tmp_path / "ring.pt", train_config("data=ring8", "recipe=gan", *SMALL_MLP), (2,))
     result = run_gan("eval", *args, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr
