@@ -250,7 +250,7 @@ def _keep_resumed_model(cfg: DictConfig, saved: dict | None, overrides: list[str
                 cfg.model[key] = value
     # D's input width follows the pack (PacGAN): a default pack that changed must not change it
     pack = (saved["config"].get("trainer") or {}).get("pack")
-    if pack is not None and not any(line.split("=", 1)[0] == "trainer.pack" for line in overrides or ()):
+    if pack is not None and not any(paths.key_of(line) == "trainer.pack" for line in overrides or ()):
         cfg.trainer.pack = pack
 
 

@@ -332,28 +332,23 @@ def primary_metric_direction(name: str) -> str:
     """ "min" or "max": which way `name` gets better. name is a result key ("fid", "recall", ...) or
     a metric of metrics= ("pr", "modes"), which stands for its first result (precision,
     modes_captured)."""
-    for entry in REGISTRY:
-        if name in entry.keys:
-            return entry.keys[name]
-    if name in REGISTRY:
-        return next(iter(REGISTRY.get(name).keys.values()))
-    keys = [key for entry in REGISTRY for key in entry.keys]
-    raise UserError(f"no direction for the metric {name!r}; known: {', '.join(keys)}")
+    return ranking(name)[0][1]
 
 
 def ranking(name: str) -> list[tuple[str, str]]:
     """How best.pt ranks evaluations: (result key, direction) pairs, compared in order. The primary
     first, then the keys its metric reports after it, which break ties: a count like
     modes_captured is often equal at every evaluation (8 of 8), and then the higher
-    high_quality_pct (then the lower kl_uniform) is the better checkpoint, not the earliest."""
-    first = [(name, primary_metric_direction(name))]
+    high_quality_pct (then the lower kl_uniform) is the better checkpoint, not the earliest. A
+    metric's name (metrics=modes) stands for its first key."""
     for entry in REGISTRY:
         keys = list(entry.keys)
         if name in keys:
-            return first + [(key, entry.keys[key]) for key in keys[keys.index(name) + 1 :]]
-    if name in REGISTRY:  # a metric's name stands for its first key (primary_metric_direction)
+            return [(key, entry.keys[key]) for key in keys[keys.index(name) :]]
+    if name in REGISTRY:
         return list(REGISTRY.get(name).keys.items())
-    return first
+    keys = [key for entry in REGISTRY for key in entry.keys]
+    raise UserError(f"no direction for the metric {name!r}; known: {', '.join(keys)}")
 
 
 def count_keys() -> set[str]:
