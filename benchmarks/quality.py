@@ -5,6 +5,7 @@
     python benchmarks/quality.py --cases dcgan:fashion_mnist trainer.batch_size=128   # on every run
     python benchmarks/quality.py --budgets 30,100,600 --cases mlp:fashion_mnist \\
         --candidate default= --candidate ema="trainer.ema.decay=0.999"      # quality per second
+    python benchmarks/quality.py --budgets 30,100,600 --jobs 2 ...       # budget runs two at a time
 
 Each run is the real command (`python -m gan_cli train ...`) in a temporary folder, timed from start
 to exit (start-up, data, training and the final evaluation: what a user waits for). The figures are
@@ -22,11 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 DEFAULT_CASES = "mlp:fashion_mnist,dcgan:fashion_mnist,mlp:ring8,mlp:grid25"
@@ -35,8 +38,9 @@ POINT_COLUMNS = ("modes_captured", "high_quality_pct", "kl_uniform")
 CALIBRATION_STEPS = 300
 
 
-def run_train(overrides: list[str], folder: Path) -> tuple[float, dict]:
-    """One `gan train` in its own process; (wall seconds, its summary.json)."""
+def run_train(overrides: list[str], folder: Path, threads: int | None = None) -> tuple[float, dict]:
+    """One `gan train` in its own process; (wall seconds, its summary.json). ``threads`` sets
+    OMP_NUM_THREADS for it (None: the tool's own choice)."""
     argv = [
         sys.executable,
         "-m",
@@ -46,8 +50,9 @@ def run_train(overrides: list[str], folder: Path) -> tuple[float, dict]:
         "trainer.progress=false",
         f"hydra.run.dir={folder}",
     ]
+    env = dict(os.environ) if threads is None else {**os.environ, "OMP_NUM_THREADS": str(threads)}
     started = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True)
+    done = subprocess.run(argv, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"`{' '.join(argv[2:])}` failed ({done.returncode}):\n{done.stderr[-2000:]}")
@@ -91,9 +96,13 @@ def table(cases, seeds: int, overrides: list[str], root: Path) -> list[dict]:
 
 
 def budgets(
-    cases, candidates: dict[str, list[str]], seconds: list[float], overrides, root: Path
+    cases, candidates: dict[str, list[str]], seconds: list[float], overrides, root: Path, jobs: int = 1
 ) -> list[dict]:
-    rows = []
+    """Calibrate every candidate one after another (the machine must be quiet for the rates), then
+    train the budget runs, ``jobs`` at a time. With jobs > 1 each run gets cores // jobs threads:
+    its step count still comes from the quiet rate, so its FID is the one T seconds of the
+    candidate buy alone; only the wall time of the table changes (and the float sum order)."""
+    rows, planned = [], []
     for model, data in cases:
         for name, extra in candidates.items():
             base = [f"model={model}", f"data={data}", *overrides, *extra]
@@ -108,17 +117,30 @@ def budgets(
                 "candidate": name,
                 "img_per_s": calibration["img_per_s_median"],
             }
+            print(f"  {model} {data} {name}: {row['img_per_s']:.0f} img/s", file=sys.stderr)
+            rows.append(row)
             for budget in seconds:
                 steps = max(1, round(budget * steps_per_s))
-                _, summary = run_train(
-                    [*base, f"trainer.steps={steps}"], root / f"{model}-{data}-{name}-{budget:g}s"
-                )
-                primary = summary.get("primary_metric", "fid")
-                row[f"{primary}@{budget:g}s"] = summary.get(primary)
-                row[f"steps@{budget:g}s"] = steps
-                note = f"{primary} {summary.get(primary)}"
-                print(f"  {model} {data} {name} {budget:g}s ({steps} steps): {note}", file=sys.stderr)
-            rows.append(row)
+                folder = root / f"{model}-{data}-{name}-{budget:g}s"
+                planned.append((row, budget, steps, [*base, f"trainer.steps={steps}"], folder))
+    threads = None if jobs == 1 else max(1, (os.cpu_count() or 1) // jobs)
+
+    def train_one(plan) -> None:
+        row, budget, steps, argv, folder = plan
+        _, summary = run_train(argv, folder, threads)
+        primary = summary.get("primary_metric", "fid")
+        row[f"{primary}@{budget:g}s"] = summary.get(primary)
+        row[f"steps@{budget:g}s"] = steps
+        name = f"{row['model']} {row['data']} {row['candidate']}"
+        print(f"  {name} {budget:g}s ({steps} steps): {primary} {summary.get(primary)}", file=sys.stderr)
+
+    # longest first, so the pool does not end on one long run while the other workers idle
+    planned.sort(key=lambda plan: -plan[1])
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(train_one, planned))
+    for row in rows:  # columns in budget order whatever order the runs finished in
+        for key in [k for budget in seconds for k in row if k.endswith(f"@{budget:g}s")]:
+            row[key] = row.pop(key)
     return rows
 
 
@@ -143,12 +165,17 @@ def main(argv: list[str] | None = None) -> None:
         "--candidate", action="append", default=[], metavar="NAME=OVERRIDES",
         help="with --budgets: a named set of space-separated overrides (repeatable)",
     )  # fmt: skip
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="with --budgets: runs at once after the quiet calibrations"
+    )
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--keep", type=Path, help="keep the run folders here (default: a temporary folder)")
     parser.add_argument("overrides", nargs="*", help="gan train overrides for every run")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     cases = parse_cases(args.cases)
     with tempfile.TemporaryDirectory() as scratch:
         root = args.keep or Path(scratch)
@@ -158,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
             for text in args.candidate or ["default="]:
                 name, _, extra = text.partition("=")
                 candidates[name or "default"] = extra.split()
-            rows = budgets(cases, candidates, seconds, args.overrides, root)
+            rows = budgets(cases, candidates, seconds, args.overrides, root, args.jobs)
         else:
             rows = table(cases, args.seeds, args.overrides, root)
     print(markdown(rows))

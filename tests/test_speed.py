@@ -140,10 +140,16 @@ def test_quality_benchmark_tables_a_run_and_a_budget(tmp_path):
     assert row["model"] == "mlp" and row["data"] == "ring8" and row["time_s"] > 0
     assert 0 <= row["modes_captured"] <= 8 and "kl_uniform" in row
     assert "| modes_captured |" in table.stdout
-    budget = subprocess.run([*common, "--budgets", "1", "--candidate", "small=model.g_hidden=[32]"],
+    budget = subprocess.run([*common, "--budgets", "1,2", "--jobs", "2", "--json", str(out),
+                             "--candidate", "small=model.g_hidden=[32]"],
                             capture_output=True, text=True, timeout=300, cwd=tmp_path)  # fmt: skip
     assert budget.returncode == 0, budget.stderr
-    assert "| small |" in budget.stdout and "modes_captured@1s" in budget.stdout
+    assert "| small |" in budget.stdout
+    (row,) = json.loads(out.read_text())
+    # columns in budget order although the 2 s run is started first
+    budget_keys = [key for key in row if "@" in key]
+    assert budget_keys == ["modes_captured@1s", "steps@1s", "modes_captured@2s", "steps@2s"]
+    assert row["steps@1s"] < row["steps@2s"]
 
 
 def test_quality_benchmark_reads_model_data_cases():

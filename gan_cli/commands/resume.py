@@ -138,6 +138,34 @@ def rewrite_arguments(args: list[str], outputs: Path = OUTPUTS) -> list[str]:
 
 AUTO = "auto"
 
+# What a resumed run takes from its checkpoint's config unless the command line gives it anew: what
+# it trains (model) and how (trainer, optim). A default changed since the run started (ring8's z_dim
+# and pack, fashion_mnist's EMA, schedule and length) must not change the run half-way.
+KEPT_GROUPS = ("model", "trainer", "optim")
+
+
+def kept_values(saved: dict, current: dict, new_overrides: list[str]) -> dict[str, object]:
+    """Dotted key -> the checkpoint's value, for the KEPT_GROUPS leaves that both configs have,
+    that differ, and that no override of `new_overrides` names (itself or a node above it). A group
+    whose family changed (model=dcgan on an mlp run) is left whole for check_compatible to refuse."""
+    named = {_key(line) for line in new_overrides if not line.startswith("-")}
+    kept: dict[str, object] = {}
+
+    def walk(before: object, after: object, path: str) -> None:
+        if any(path == key or path.startswith(key + ".") for key in named):
+            return
+        if isinstance(before, dict) and isinstance(after, dict):
+            for key in before.keys() & after.keys():
+                walk(before[key], after[key], f"{path}.{key}")
+        elif before != after and not isinstance(before, dict) and not isinstance(after, dict):
+            kept[path] = before
+
+    for group in KEPT_GROUPS:
+        before, after = saved.get(group), current.get(group)
+        if isinstance(before, dict) and isinstance(after, dict) and before.get("name") == after.get("name"):
+            walk(before, after, group)
+    return kept
+
 
 def auto_folder(args: list[str], outputs: Path = OUTPUTS) -> Path | None:
     """`resume=auto`: the run folder to continue, or None to start afresh. With hydra.run.dir=X

@@ -90,7 +90,7 @@ def build(
     run_dir = Path(run_dir)
     saved = checkpoint.load(cfg.resume, expect=checkpoint.FOR_RESUME) if cfg.resume else None
     source = _take_model_config(cfg, saved, overrides)  # init_from: the model config is the checkpoint's
-    _keep_resumed_model(cfg, saved, overrides)
+    _keep_resumed_config(cfg, saved, overrides)
     run_dir.mkdir(parents=True, exist_ok=True)
     config = OmegaConf.to_container(cfg, resolve=True)
     if saved:
@@ -231,27 +231,21 @@ def _cpu_threads(target) -> str:
     return f"{target} ({threads} thread{'s' if threads != 1 else ''})"
 
 
-def _keep_resumed_model(cfg: DictConfig, saved: dict | None, overrides: list[str] | None) -> None:
-    """resume=: the model keys (and trainer.pack) the command line does not give are the
-    checkpoint's, so a default changed since the run started (data=ring8's model.z_dim and pack)
-    does not refuse its continuation; keys it gives, and another model family, are left for
-    check_compatible to refuse."""
-    if saved is None or cfg.get("init_from"):
+def _keep_resumed_config(cfg: DictConfig, saved: dict | None, overrides: list[str] | None) -> None:
+    """resume=: the model, trainer and optim keys that the command line does not give anew are the
+    checkpoint's (resume.kept_values), so a default changed since the run started does not refuse
+    or alter its continuation; keys it gives, and another model family, are left for
+    check_compatible to refuse. Without the command line (overrides None: a caller's own config)
+    the config is taken as it is."""
+    if saved is None or overrides is None or cfg.get("init_from"):
         return
-    from gan_cli.training import finetune
+    from gan_cli.commands.resume import kept_values
 
-    model = saved["config"].get("model") or {}
-    if model.get("name", cfg.model.name) != cfg.model.name:
-        return
-    given = finetune.user_model_keys(overrides)
-    with open_dict(cfg.model):
-        for key, value in model.items():
-            if key in cfg.model and key not in given:
-                cfg.model[key] = value
-    # D's input width follows the pack (PacGAN): a default pack that changed must not change it
-    pack = (saved["config"].get("trainer") or {}).get("pack")
-    if pack is not None and not any(paths.key_of(line) == "trainer.pack" for line in overrides or ()):
-        cfg.trainer.pack = pack
+    recorded = set(saved.get("overrides") or ())
+    new = [line for line in overrides or () if line not in recorded]
+    current = OmegaConf.to_container(cfg, resolve=True)
+    for key, value in kept_values(saved["config"], current, new).items():
+        OmegaConf.update(cfg, key, value, merge=False, force_add=False)
 
 
 def _take_model_config(cfg: DictConfig, saved: dict | None, overrides: list[str] | None) -> dict | None:

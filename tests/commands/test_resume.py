@@ -13,7 +13,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from gan_cli.commands.resume import check_compatible, find_latest, resolve, rewrite_arguments
+from gan_cli.commands.resume import check_compatible, find_latest, kept_values, resolve, rewrite_arguments
 from gan_cli.commands.train import run
 from gan_cli.errors import UserError
 from gan_cli.outputs import checkpoint
@@ -91,7 +91,7 @@ def test_an_old_checkpoint_resumes_and_is_saved_as_format_3(tmp_path, version):
     shutil.copy(FIXTURES / f"ckpt_v{version}_ring8.pt", last)
     old = checkpoint.load(last)
     overrides = rewrite_arguments([f"resume={run_dir}", "trainer.steps=24"], tmp_path)
-    run(compose_train(*overrides), run_dir)
+    run(compose_train(*overrides), run_dir, overrides)  # as gan train passes its command line
     payload = checkpoint.load(last)
     assert payload["format_version"] == checkpoint.FORMAT_VERSION and payload["step"] == 24
     assert payload["recipe_state"]["d_updates"] == old["recipe_state"]["d_updates"] + 24 - old["step"]
@@ -106,7 +106,8 @@ def test_the_format_2_fixture_resumes_to_where_its_unbroken_run_ended(tmp_path):
     run_dir = tmp_path / "run"
     (run_dir / "checkpoints").mkdir(parents=True)
     shutil.copy(FIXTURES / "ckpt_v2_ring8.pt", run_dir / "checkpoints" / "last.pt")
-    run(compose_train(*rewrite_arguments([f"resume={run_dir}"], tmp_path)), run_dir)
+    overrides = rewrite_arguments([f"resume={run_dir}"], tmp_path)
+    run(compose_train(*overrides), run_dir, overrides)
     last = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()][-1]
     assert last["step"] == 20
     for key in ("d_loss", "g_loss"):  # the same float32 sums on any CPU: within rounding of the last digits
@@ -184,25 +185,48 @@ def test_resume_pins_the_recipe_and_its_keys_unless_the_run_or_the_command_line_
     assert OmegaConf.to_container(cfg.recipe) == OmegaConf.to_container(compose_train("data=ring8").recipe)
 
 
-def test_a_run_of_older_2d_defaults_resumes_with_its_own_model_and_pack(tmp_path):
-    """A ring8 run started when its defaults were the plain GAN with z_dim 2 and pack 2 goes on
-    as that run: resume pins the recipe (command line) and the model keys and pack (in the trainer)."""
+def test_a_run_of_older_defaults_resumes_with_its_own_model_trainer_and_optim(tmp_path):
+    """A ring8 run started when its defaults were the plain GAN with z_dim 2 and pack 2 (and, like
+    fashion_mnist's before it trained with EMA and a linear decay, other trainer and optim keys)
+    goes on as that run: resume pins the recipe (command line) and the model, trainer and optim
+    keys the command line does not give anew (in the trainer); those it gives win."""
     run_dir = tmp_path / "old-defaults"
-    first = compose_train("data=ring8", "recipe=gan", "model.z_dim=2", "trainer.pack=2", "trainer.steps=4",
-                          "trainer.progress=false", "trainer.eval_every=0", "model.g_hidden=[8]",
-                          "model.d_hidden=[8]")  # fmt: skip
-    run(first, run_dir)
+    then = ["recipe=gan", "model.z_dim=2", "trainer.pack=2", "trainer.batch_size=16",
+            "trainer.ema.decay=0.9", "optim.schedule=constant", "optim.lr=1e-3"]  # fmt: skip
+    recorded = ["data=ring8", "model.g_hidden=[8]", "model.d_hidden=[8]", "trainer.progress=false",
+                "trainer.eval_every=0"]  # fmt: skip
+    run(compose_train(*recorded, *then, "trainer.steps=4"), run_dir)
     last = run_dir / "checkpoints" / "last.pt"
     payload = checkpoint.load(last)
-    payload["overrides"] = ["data=ring8", "model.g_hidden=[8]", "model.d_hidden=[8]",
-                            "trainer.progress=false", "trainer.eval_every=0"]  # fmt: skip
-    checkpoint.save(payload, last)  # as recorded then: z_dim, pack and the recipe were defaults
-    overrides = rewrite_arguments([f"resume={run_dir}", "trainer.steps=6"], tmp_path)
-    again = compose_train(*overrides)
-    run(again, run_dir, overrides)
+    payload["overrides"] = recorded
+    checkpoint.save(payload, last)  # as recorded then: `then` were the defaults
+    overrides = rewrite_arguments([f"resume={run_dir}", "trainer.steps=6", "optim.lr=5e-4"], tmp_path)
+    run(compose_train(*overrides), run_dir, overrides)
     resumed = checkpoint.load(last)
-    assert resumed["step"] == 6 and resumed["config"]["model"]["z_dim"] == 2
-    assert resumed["config"]["trainer"]["pack"] == 2 and resumed["config"]["recipe"]["name"] == "gan"
+    config = resumed["config"]
+    assert resumed["step"] == 6 and config["model"]["z_dim"] == 2 and config["recipe"]["name"] == "gan"
+    assert config["trainer"]["pack"] == 2 and config["trainer"]["batch_size"] == 16
+    assert config["trainer"]["ema"]["decay"] == 0.9 and config["optim"]["schedule"] == "constant"
+    assert config["trainer"]["steps"] == 6 and config["optim"]["lr"] == 5e-4  # given anew
+
+
+def test_kept_values_are_the_checkpoints_leaves_no_new_override_names():
+    saved = {"model": {"name": "mlp", "z_dim": 2, "g_hidden": [8]}, "data": {"name": "ring8"},
+             "trainer": {"steps": 20, "ema": {"decay": 0.0, "warmup": True}, "old_key": 1},
+             "optim": {"name": "adam", "lr": 1e-3, "schedule": "constant"}}  # fmt: skip
+    current = {"model": {"name": "mlp", "z_dim": 52, "g_hidden": [8]}, "data": {"name": "grid25"},
+               "trainer": {"steps": 40, "ema": {"decay": 0.999, "warmup": True}, "new_key": 2},
+               "optim": {"name": "adam", "lr": 2e-3, "schedule": "linear"}}  # fmt: skip
+    assert kept_values(saved, current, []) == {
+        "model.z_dim": 2, "trainer.steps": 20, "trainer.ema.decay": 0.0,
+        "optim.lr": 1e-3, "optim.schedule": "constant",
+    }  # fmt: skip
+    # a key, or a node above it, given anew is the command line's; data is never rewritten
+    given = ["trainer.steps=40", "+trainer.ema={decay:0.999}", "optim=adam", "data=grid25"]
+    assert kept_values(saved, current, given) == {"model.z_dim": 2}
+    # another family is left whole for check_compatible to refuse
+    other = {**current, "model": {"name": "dcgan", "z_dim": 52}, "optim": {"name": "sgd", "lr": 0.1}}
+    assert set(kept_values(saved, other, [])) == {"trainer.steps", "trainer.ema.decay"}
 
 
 @pytest.mark.slow
